@@ -1,0 +1,33 @@
+#pragma once
+// Publisher: hands records to Kafka and reports each one's final outcome exactly once.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+
+#include "common/kafka/record.h"
+#include "common/result.h"
+
+namespace wi::kafka {
+
+// Thread-safe. publish() only queues; `on_delivery` runs exactly once with Kafka's final
+// verdict (acks=all), on the publisher's delivery thread — or inline, from publish(), when the
+// record is refused locally (queue full, too large). Callbacks must be quick and must not
+// call flush().
+class Publisher {
+ public:
+  using DeliveryCallback = std::function<void(Result<Delivery>)>;
+  virtual ~Publisher() = default;
+
+  virtual void publish(OutgoingRecord record, DeliveryCallback on_delivery) = 0;
+  // Waits until every queued record has its outcome, or the timeout passes (then an error
+  // naming how many are still in flight).
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+  virtual std::size_t in_flight() const = 0;
+};
+
+// Publishes one record and waits for its outcome (tools and tests; not the hot path).
+Result<Delivery> publish_and_wait(Publisher& publisher, OutgoingRecord record,
+                                  std::chrono::milliseconds timeout);
+
+}  // namespace wi::kafka

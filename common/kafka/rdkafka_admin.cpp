@@ -1,0 +1,169 @@
+#include "common/kafka/rdkafka_admin.h"
+
+#include <fmt/format.h>
+
+#include "common/kafka/rdkafka_util.h"
+
+namespace wi::kafka {
+
+struct RdKafkaAdmin::Impl {
+  detail::HandlePtr rk;
+};
+
+namespace {
+
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+// Waits for the one result event of an admin request on its private queue.
+Result<EventPtr> await_result(rd_kafka_queue_t* queue, std::chrono::milliseconds timeout,
+                              std::string_view what) {
+  EventPtr event(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000));
+  if (!event) return Error::timeout(fmt::format("{}: no answer from Kafka in time", what));
+  if (auto err = rd_kafka_event_error(event.get())) {
+    return Error{detail::map_error(err, what).code,
+                 fmt::format("{}: {}", what, rd_kafka_event_error_string(event.get())), true};
+  }
+  return event;
+}
+
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+
+std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(
+    rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
+  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(rd_kafka_AdminOptions_new(rk, op));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), static_cast<int>(timeout.count()), errstr,
+                                            sizeof errstr);
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS) {
+    rd_kafka_AdminOptions_set_operation_timeout(opts.get(), static_cast<int>(timeout.count()),
+                                                errstr, sizeof errstr);
+  }
+  return opts;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RdKafkaAdmin>> RdKafkaAdmin::create(const ClientOptions& client) {
+  auto conf = detail::make_conf(client, {});
+  if (!conf) return conf.error();
+  auto handle = detail::make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle) return handle.error();
+  auto impl = std::make_unique<Impl>();
+  impl->rk = std::move(*handle);
+  return std::unique_ptr<RdKafkaAdmin>(new RdKafkaAdmin(std::move(impl)));
+}
+
+RdKafkaAdmin::RdKafkaAdmin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RdKafkaAdmin::~RdKafkaAdmin() = default;
+
+Result<std::vector<CreateOutcome>> RdKafkaAdmin::create_topics(
+    const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout) {
+  if (topics.empty()) return std::vector<CreateOutcome>{};
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  auto cleanup = [&] {
+    for (auto* t : new_topics) rd_kafka_NewTopic_destroy(t);
+  };
+  char errstr[512];
+  for (const auto& spec : topics) {
+    auto* nt = rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication, errstr,
+                                     sizeof errstr);
+    if (!nt) {
+      cleanup();
+      return Error::invalid(fmt::format("topic {}: {}", spec.name, errstr));
+    }
+    new_topics.push_back(nt);
+    for (const auto& [k, v] : spec.config) {
+      if (auto err = rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str())) {
+        cleanup();
+        return detail::map_error(err, fmt::format("topic {} config {}", spec.name, k));
+      }
+    }
+  }
+  QueuePtr queue(rd_kafka_queue_new(impl_->rk.get()));
+  auto opts = admin_options(impl_->rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(impl_->rk.get(), new_topics.data(), new_topics.size(), opts.get(),
+                        queue.get());
+  cleanup();
+  auto event = await_result(queue.get(), timeout, "create topics");
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_CreateTopics_result(event->get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
+  std::vector<CreateOutcome> outcomes(topics.size(), CreateOutcome::kCreated);
+  for (size_t i = 0; i < count; ++i) {
+    std::string name = rd_kafka_topic_result_name(results[i]);
+    auto err = rd_kafka_topic_result_error(results[i]);
+    std::size_t idx = 0;
+    while (idx < topics.size() && topics[idx].name != name) ++idx;
+    if (idx == topics.size()) continue;
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      outcomes[idx] = CreateOutcome::kAlreadyExisted;
+    } else if (err) {
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      auto e = detail::map_error(err, fmt::format("create topic {}", name));
+      e.message = fmt::format("create topic {}: {}", name, why ? why : rd_kafka_err2str(err));
+      return e;
+    }
+  }
+  return outcomes;
+}
+
+Result<TopicInfo> RdKafkaAdmin::describe_topic(const std::string& name,
+                                               std::chrono::milliseconds timeout) {
+  TopicInfo info;
+  info.name = name;
+  // Partition count from metadata.
+  {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl_->rk.get(), name.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(impl_->rk.get(), 0, rkt, &md, static_cast<int>(timeout.count()));
+    rd_kafka_topic_destroy(rkt);
+    if (err) return detail::map_error(err, fmt::format("metadata for {}", name));
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (name != md->topics[i].topic) continue;
+      if (md->topics[i].err) {
+        auto e = detail::map_error(md->topics[i].err, fmt::format("topic {}", name));
+        rd_kafka_metadata_destroy(md);
+        return e;
+      }
+      info.partitions = md->topics[i].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+  // Configuration from DescribeConfigs.
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str());
+  QueuePtr queue(rd_kafka_queue_new(impl_->rk.get()));
+  auto opts = admin_options(impl_->rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(impl_->rk.get(), &resource, 1, opts.get(), queue.get());
+  rd_kafka_ConfigResource_destroy(resource);
+  auto event = await_result(queue.get(), timeout, "describe configs");
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_DescribeConfigs_result(event->get());
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      rd_kafka_DescribeConfigs_result_resources(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (auto err = rd_kafka_ConfigResource_error(resources[i])) {
+      return detail::map_error(err, fmt::format("describe configs of {}", name));
+    }
+    size_t n = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &n);
+    for (size_t j = 0; j < n; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      info.config[rd_kafka_ConfigEntry_name(entries[j])] = value ? value : "";
+    }
+  }
+  return info;
+}
+
+}  // namespace wi::kafka

@@ -1,0 +1,34 @@
+#pragma once
+// Logging: spdlog to stderr, one line per event, text or JSON (LOG_FORMAT), level per
+// LOG_LEVEL. Every line passes through a redactor that replaces any configured secret value
+// with "<redacted>", so a secret that slips into a message (an error string that echoes a
+// header, a URL with a token) still never reaches the log.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "common/secret.h"
+
+namespace wi::log {
+
+struct Options {
+  std::string level = "info";   // debug|info|warn|error
+  std::string format = "text";  // text|json
+};
+
+// Configures the process-wide sink, format, level and redaction. Call once from main, after
+// config loading, before any other thread logs. Loggers from get() made earlier are updated.
+void setup(const Options& options, const std::vector<Secret>& secrets);
+
+// A named logger ("ingestd", "kafka", ...) sharing the configured sink.
+std::shared_ptr<spdlog::logger> get(const std::string& component);
+
+// For tests: route every logger into `sink` (in addition to nothing else).
+void set_sink_for_testing(spdlog::sink_ptr sink, const Options& options,
+                          const std::vector<Secret>& secrets);
+
+}  // namespace wi::log

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages that building, testing and running webhook-ingest
+# need. Idempotent: when everything is present it only checks and exits.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake ninja-build g++ pkg-config
+  libpistache-dev librdkafka-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev
+  libcurl4-openssl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
+  # tests and local run: the broker's readiness probe, load tools, real git and SMTP
+  kcat wrk git python3 python3-aiosmtpd curl procps iproute2
+)
+# Java and Maven run the local Kafka broker; a machine may already have them outside apt.
+command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2
