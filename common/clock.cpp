@@ -31,20 +31,27 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (ec != std::errc() || end == text.data() || n < 0) {
     return Error::invalid(fmt::format("'{}' is not a duration (e.g. 30s, 500ms, 15m)", text));
   }
+  // Far beyond any useful duration, and small enough that no unit below overflows.
+  if (n > 1000000000) return Error::invalid(fmt::format("'{}' is too long", text));
   std::string_view unit(end, text.data() + text.size() - end);
   using namespace std::chrono;
-  if (unit == "ms") return milliseconds(n);
-  if (unit == "s" || unit.empty()) return duration_cast<milliseconds>(seconds(n));
-  if (unit == "m") return duration_cast<milliseconds>(minutes(n));
-  if (unit == "h") return duration_cast<milliseconds>(hours(n));
-  if (unit == "d") return duration_cast<milliseconds>(hours(24 * n));
-  return Error::invalid(fmt::format("'{}' has an unknown unit (use ms, s, m, h or d)", text));
+  milliseconds d;
+  if (unit == "ms") d = milliseconds(n);
+  else if (unit == "s" || unit.empty()) d = seconds(n);
+  else if (unit == "m") d = minutes(n);
+  else if (unit == "h") d = hours(n);
+  else if (unit == "d") d = hours(24 * n);
+  else return Error::invalid(fmt::format("'{}' has an unknown unit (use ms, s, m, h or d)", text));
+  // The system clock spans about 292 years; keep every use of a duration well inside it.
+  if (d > hours(24 * 365 * 100)) return Error::invalid(fmt::format("'{}' is too long", text));
+  return d;
 }
 
 namespace {
 
 bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
-  if (pos + len > s.size()) return false;
+  // Digits only: from_chars would accept a sign ("T-1:00:00Z").
+  if (pos + len > s.size() || s[pos] < '0' || s[pos] > '9') return false;
   auto [end, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
   return ec == std::errc() && end == s.data() + pos + len;
 }
@@ -81,6 +88,13 @@ Result<SystemTime> parse_time(std::string_view text, SystemTime now) {
     return bad();
   }
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return bad();
+  static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kDaysInMonth[mon - 1] || (mon == 2 && day == 29 && !leap)) return bad();
+  // system_clock counts nanoseconds in 64 bits: it ends in April 2262.
+  if (year < 1970 || year > 2200) {
+    return Error::invalid(fmt::format("'{}' is out of range (years 1970 to 2200)", text));
+  }
   std::size_t pos = 19;
   std::int64_t millis = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -100,7 +114,7 @@ Result<SystemTime> parse_time(std::string_view text, SystemTime now) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     int oh, om;
     if (!read_int(text, pos + 1, 2, oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
-        !read_int(text, pos + 4, 2, om)) {
+        !read_int(text, pos + 4, 2, om) || oh > 23 || om > 59) {
       return bad();
     }
     offset_s = (oh * 3600 + om * 60) * (text[pos] == '+' ? 1 : -1);

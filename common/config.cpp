@@ -98,18 +98,19 @@ struct Loader::Yaml {
     cur.reset(root);  // rebinding, never assigning: assignment would modify the document
     for (const auto& seg : path) {
       const YAML::Node& c = cur;
-      YAML::Node next;
-      if (c.IsMap()) {
-        next = c[seg];
-      } else if (c.IsSequence() && is_index(seg)) {
-        std::size_t i = std::stoul(seg);
-        if (i >= c.size()) return std::nullopt;
-        next = c[i];
-      } else {
+      // Copy-constructed, never assigned or reset(): for a missing key c[seg] is an invalid
+      // node, and assigning or resetting from one throws YAML::InvalidNode.
+      auto next = [&]() -> std::optional<YAML::Node> {
+        if (c.IsMap()) return c[seg];
+        if (c.IsSequence() && is_index(seg)) {
+          std::size_t i = std::stoul(seg);
+          if (i >= c.size()) return std::nullopt;
+          return c[i];
+        }
         return std::nullopt;
-      }
-      if (!next.IsDefined() || next.IsNull()) return std::nullopt;
-      cur.reset(next);
+      }();
+      if (!next || !next->IsDefined() || next->IsNull()) return std::nullopt;
+      cur.reset(*next);
     }
     return cur;
   }
@@ -163,6 +164,10 @@ Loader Loader::from_yaml_text(std::string_view yaml, Environment env) {
     loader.yaml_->loaded = true;
   } catch (const YAML::Exception& e) {
     loader.problems_.push_back(fmt::format("config: {}", e.what()));
+  }
+  if (loader.yaml_->loaded && !loader.yaml_->root.IsNull() && !loader.yaml_->root.IsMap()) {
+    loader.problems_.push_back("config: the top level must be a map");
+    loader.yaml_->loaded = false;
   }
   return loader;
 }
@@ -320,7 +325,7 @@ std::optional<Secret> Loader::secret(std::string_view env_name) {
     secrets_.emplace_back(*direct);
     return secrets_.back();
   }
-  if (file) return secret_from_file({}, *file);
+  if (file) return secret_from_file({file_var}, *file);
   return std::nullopt;
 }
 
@@ -369,7 +374,10 @@ std::size_t Loader::list_size(const Path& path) {
   return node->size();
 }
 
-void Loader::ignore(const Path& path) { yaml_->ignored.insert(to_string(path)); }
+void Loader::ignore(const Path& path) {
+  yaml_->mark(path);  // its parents are known too, or they would be reported as unknown keys
+  yaml_->ignored.insert(to_string(path));
+}
 
 void Loader::problem(std::string message) { problems_.push_back(std::move(message)); }
 

@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -80,8 +81,19 @@ spdlog::level::level_enum g_level = spdlog::level::info;
 void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Secret>& secrets) {
   auto values = std::make_shared<std::vector<std::string>>();
   for (const auto& s : secrets) {
-    if (s.reveal().size() >= 4) values->push_back(s.reveal());
+    if (s.reveal().size() < 4) continue;
+    values->push_back(s.reveal());
+    if (options.format == "json") {
+      // The JSON formatter escapes the message before redaction sees it, so a secret with a
+      // quote, a backslash or a control character appears in its escaped form.
+      auto quoted = json::quote(s.reveal());
+      auto escaped = quoted.substr(1, quoted.size() - 2);
+      if (escaped != s.reveal()) values->push_back(std::move(escaped));
+    }
   }
+  // Longest first: a secret that contains another must be replaced whole, not in part.
+  std::stable_sort(values->begin(), values->end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   std::unique_ptr<spdlog::formatter> inner;
   if (options.format == "json") {
     inner = std::make_unique<JsonFormatter>();

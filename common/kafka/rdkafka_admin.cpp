@@ -1,5 +1,7 @@
 #include "common/kafka/rdkafka_admin.h"
 
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "common/kafka/rdkafka_util.h"
@@ -48,6 +50,26 @@ std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(
                                                 errstr, sizeof errstr);
   }
   return opts;
+}
+
+// Partition count of `name` from the broker's metadata; kNotFound while it does not know it.
+Result<int> partition_count(rd_kafka_t* rk, const std::string& name,
+                            std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, name.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, rkt, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(rkt);
+  if (err) return detail::map_error(err, fmt::format("metadata for {}", name));
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+      md, rd_kafka_metadata_destroy);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (name != md->topics[i].topic) continue;
+    if (md->topics[i].err) {
+      return detail::map_error(md->topics[i].err, fmt::format("topic {}", name));
+    }
+    return md->topics[i].partition_cnt;
+  }
+  return Error::not_found(fmt::format("topic {} is not in the metadata", name));
 }
 
 }  // namespace
@@ -114,6 +136,21 @@ Result<std::vector<CreateOutcome>> RdKafkaAdmin::create_topics(
       return e;
     }
   }
+  // CreateTopics answers before every broker's metadata cache knows the topic; return only
+  // once the new topics are usable, so callers can describe, produce and consume at once.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    if (outcomes[i] != CreateOutcome::kCreated) continue;
+    while (true) {
+      auto count = partition_count(impl_->rk.get(), topics[i].name, timeout);
+      if (count && *count == topics[i].partitions) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Error::timeout(fmt::format("topic {} was created but is not visible in the "
+                                          "metadata yet", topics[i].name));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   return outcomes;
 }
 
@@ -121,24 +158,9 @@ Result<TopicInfo> RdKafkaAdmin::describe_topic(const std::string& name,
                                                std::chrono::milliseconds timeout) {
   TopicInfo info;
   info.name = name;
-  // Partition count from metadata.
-  {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl_->rk.get(), name.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    auto err = rd_kafka_metadata(impl_->rk.get(), 0, rkt, &md, static_cast<int>(timeout.count()));
-    rd_kafka_topic_destroy(rkt);
-    if (err) return detail::map_error(err, fmt::format("metadata for {}", name));
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      if (name != md->topics[i].topic) continue;
-      if (md->topics[i].err) {
-        auto e = detail::map_error(md->topics[i].err, fmt::format("topic {}", name));
-        rd_kafka_metadata_destroy(md);
-        return e;
-      }
-      info.partitions = md->topics[i].partition_cnt;
-    }
-    rd_kafka_metadata_destroy(md);
-  }
+  auto partitions = partition_count(impl_->rk.get(), name, timeout);
+  if (!partitions) return partitions.error();
+  info.partitions = *partitions;
   // Configuration from DescribeConfigs.
   rd_kafka_ConfigResource_t* resource =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str());

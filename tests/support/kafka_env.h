@@ -1,0 +1,25 @@
+#pragma once
+// The real broker the integration and system tests run against. deploy/test.sh starts it and
+// exports KAFKA_TEST_BROKERS; without it these tests fail loudly — they never skip.
+
+#include <chrono>
+#include <string>
+
+#include "common/kafka/admin.h"
+#include "common/kafka/record.h"
+
+namespace wi::testing {
+
+// The bootstrap address; aborts the test binary with an explanation when it is not set.
+const std::string& test_brokers();
+
+kafka::ClientOptions test_client(const std::string& client_id = "wi-test");
+
+// "<prefix>-<test name>-<random>": unique per test and per run, valid as a topic name.
+std::string unique_name(const std::string& prefix);
+
+// Creates a topic on the test broker (fails the test on error) and returns its name.
+std::string create_test_topic(const std::string& prefix, int partitions,
+                              std::map<std::string, std::string> config = {});
+
+}  // namespace wi::testing
