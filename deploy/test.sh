@@ -68,8 +68,12 @@ if grep -qE '\(Skipped\)|\(Not Run\)|\(Disabled\)' "$LOG"; then
   echo "test.sh: FAILED: some tests were skipped or did not run (see above)" >&2
   exit 1
 fi
-if (($# == 0)) && ! grep -qE '^integration +=.*[1-9][0-9]* tests?\)' "$LOG"; then
-  echo "test.sh: FAILED: the integration tests (real Kafka) did not run" >&2
-  exit 1
+if (($# == 0)); then
+  for tier in unit integration system; do
+    if ! grep -qE "^$tier +=.*[1-9][0-9]* tests?\)" "$LOG"; then
+      echo "test.sh: FAILED: the $tier tests did not run" >&2
+      exit 1
+    fi
+  done
 fi
 echo "test.sh: all tests passed"

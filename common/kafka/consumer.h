@@ -49,6 +49,10 @@ class Consumer {
   virtual Result<std::vector<TopicPartitionOffset>> offsets_for_time(
       const std::string& topic, std::int64_t timestamp_ms, std::chrono::milliseconds timeout) = 0;
 
+  // The high watermark (offset of the next record to be written) of every partition.
+  virtual Result<std::vector<TopicPartitionOffset>> end_offsets(
+      const std::string& topic, std::chrono::milliseconds timeout) = 0;
+
   // Commits nothing by itself; leaves the group. Idempotent.
   virtual void close() = 0;
 

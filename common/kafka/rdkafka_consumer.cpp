@@ -196,14 +196,33 @@ Result<std::vector<TopicPartitionOffset>> RdKafkaConsumer::offsets_for_time(
   // -1 means "no record at or after that time": start at the end of that partition.
   for (auto& tpo : out) {
     if (tpo.offset < 0) {
-      int64_t low = 0, high = 0;
-      if (auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(),
-                                                      tpo.partition, &low, &high,
-                                                      static_cast<int>(timeout.count()))) {
-        return detail::map_error(err, fmt::format("end offset of {}/{}", topic, tpo.partition));
-      }
-      tpo.offset = high;
+      auto end = end_offset(tpo.partition, topic, timeout);
+      if (!end) return end.error();
+      tpo.offset = *end;
     }
+  }
+  return out;
+}
+
+Result<std::int64_t> RdKafkaConsumer::end_offset(std::int32_t partition, const std::string& topic,
+                                                 std::chrono::milliseconds timeout) {
+  int64_t low = 0, high = 0;
+  if (auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(), partition, &low,
+                                                  &high, static_cast<int>(timeout.count()))) {
+    return detail::map_error(err, fmt::format("end offset of {}/{}", topic, partition));
+  }
+  return high;
+}
+
+Result<std::vector<TopicPartitionOffset>> RdKafkaConsumer::end_offsets(
+    const std::string& topic, std::chrono::milliseconds timeout) {
+  auto parts = partitions_of(topic, timeout);
+  if (!parts) return parts.error();
+  std::vector<TopicPartitionOffset> out;
+  for (auto p : *parts) {
+    auto end = end_offset(p, topic, timeout);
+    if (!end) return end.error();
+    out.push_back({topic, p, *end});
   }
   return out;
 }

@@ -36,9 +36,13 @@ class RdKafkaConsumer final : public Consumer {
   Result<std::vector<TopicPartitionOffset>> offsets_for_time(
       const std::string& topic, std::int64_t timestamp_ms,
       std::chrono::milliseconds timeout) override;
+  Result<std::vector<TopicPartitionOffset>> end_offsets(
+      const std::string& topic, std::chrono::milliseconds timeout) override;
   void close() override;
 
  private:
+  Result<std::int64_t> end_offset(std::int32_t partition, const std::string& topic,
+                                  std::chrono::milliseconds timeout);
   struct Impl;
   explicit RdKafkaConsumer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -131,3 +131,15 @@ Status RdKafkaPublisher::flush(std::chrono::milliseconds timeout) {
 }
 
 }  // namespace wi::kafka
+
+namespace wi::kafka {
+
+Status RdKafkaPublisher::probe(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(impl_->rk.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err) return detail::map_error(err, "kafka metadata");
+  rd_kafka_metadata_destroy(md);
+  return {};
+}
+
+}  // namespace wi::kafka

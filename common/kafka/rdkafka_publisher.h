@@ -28,6 +28,9 @@ class RdKafkaPublisher final : public Publisher {
   Status flush(std::chrono::milliseconds timeout) override;
   std::size_t in_flight() const override { return in_flight_.load(); }
 
+  // Asks the cluster for broker metadata: ok when some broker answers within `timeout`.
+  Status probe(std::chrono::milliseconds timeout);
+
   // True after librdkafka reported that every broker is down, until a delivery succeeds.
   bool brokers_down() const { return brokers_down_.load(); }
 

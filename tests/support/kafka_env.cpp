@@ -8,6 +8,7 @@
 #include "common/codec.h"
 #include "common/crypto.h"
 #include "common/kafka/rdkafka_admin.h"
+#include "common/kafka/rdkafka_consumer.h"
 
 namespace wi::testing {
 
@@ -57,6 +58,74 @@ std::string create_test_topic(const std::string& prefix, int partitions,
                                          std::chrono::seconds(30));
   if (!outcome) ADD_FAILURE() << "create topic " << name << ": " << outcome.error().message;
   return name;
+}
+
+std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::size_t at_least,
+                                              std::chrono::milliseconds timeout) {
+  std::vector<kafka::ConsumedRecord> out;
+  kafka::ConsumerOptions options;
+  options.client = test_client("wi-test-reader");
+  auto consumer = kafka::RdKafkaConsumer::create(options);
+  if (!consumer) {
+    ADD_FAILURE() << consumer.error().message;
+    return out;
+  }
+  auto& c = **consumer;
+  auto ends = c.end_offsets(topic, std::chrono::seconds(10));
+  if (!ends) {
+    ADD_FAILURE() << ends.error().message;
+    return out;
+  }
+  std::int64_t total = 0;
+  std::vector<kafka::TopicPartitionOffset> start;
+  for (const auto& e : *ends) {
+    total += e.offset;
+    start.push_back({topic, e.partition, kafka::Consumer::kOffsetBeginning});
+  }
+  if (auto s = c.assign(start); !s) {
+    ADD_FAILURE() << s.error().message;
+    return out;
+  }
+  auto want = std::max<std::size_t>(at_least, static_cast<std::size_t>(total));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
+    auto r = c.poll(std::chrono::milliseconds(200));
+    if (r && *r) out.push_back(std::move(**r));
+  }
+  c.close();
+  if (out.size() < at_least) {
+    ADD_FAILURE() << "only " << out.size() << " of " << at_least << " records in " << topic;
+  }
+  return out;
+}
+
+std::int64_t record_count(const std::string& topic) {
+  kafka::ConsumerOptions options;
+  options.client = test_client("wi-test-counter");
+  auto consumer = kafka::RdKafkaConsumer::create(options);
+  if (!consumer) {
+    ADD_FAILURE() << consumer.error().message;
+    return -1;
+  }
+  auto ends = (*consumer)->end_offsets(topic, std::chrono::seconds(10));
+  if (!ends) {
+    ADD_FAILURE() << ends.error().message;
+    return -1;
+  }
+  std::int64_t total = 0;
+  for (const auto& e : *ends) total += e.offset;
+  return total;
+}
+
+void create_topics(const std::vector<std::string>& names, int partitions) {
+  auto admin = kafka::RdKafkaAdmin::create(test_client("wi-test-admin"));
+  ASSERT_TRUE(admin.ok()) << admin.error().message;
+  std::vector<kafka::TopicSpec> specs;
+  for (const auto& n : names) {
+    specs.push_back({n, partitions, 1, {{"max.message.bytes", std::to_string(27 * 1024 * 1024)}}});
+  }
+  auto outcome = (*admin)->create_topics(specs, std::chrono::seconds(30));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
 }
 
 }  // namespace wi::testing

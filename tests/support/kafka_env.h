@@ -7,6 +7,8 @@
 
 #include "common/kafka/admin.h"
 #include "common/kafka/record.h"
+#include <map>
+#include <vector>
 
 namespace wi::testing {
 
@@ -21,5 +23,17 @@ std::string unique_name(const std::string& prefix);
 // Creates a topic on the test broker (fails the test on error) and returns its name.
 std::string create_test_topic(const std::string& prefix, int partitions,
                               std::map<std::string, std::string> config = {});
+
+// Every record now in `topic` (all partitions, from the beginning), read without a group.
+// Fails the test when fewer than `at_least` arrive within `timeout`.
+std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::size_t at_least,
+                                              std::chrono::milliseconds timeout =
+                                                  std::chrono::seconds(30));
+
+// Total records in `topic` (sum of the partitions' end offsets).
+std::int64_t record_count(const std::string& topic);
+
+// Creates exactly these topics (fails the test on error).
+void create_topics(const std::vector<std::string>& names, int partitions = 3);
 
 }  // namespace wi::testing

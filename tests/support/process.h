@@ -2,6 +2,7 @@
 // Running real binaries from tests: argv (never a shell), extra environment, a deadline.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,5 +21,44 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A long-running child (ingestd, a worker) with its stdout and stderr in a log file. The
+// destructor kills it (SIGKILL) if it is still running, so a failing test leaks nothing.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv,
+                    const std::map<std::string, std::string>& env, std::string log_path);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  int pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Waits for the exit; the exit code, or -1 on timeout (the process is left running), or
+  // 128+signal when a signal ended it.
+  int wait(std::chrono::milliseconds timeout);
+  std::string log() const;
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string log_path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+std::uint16_t free_port();
+
+// A fresh directory under /tmp, removed (recursively) by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace wi::testing

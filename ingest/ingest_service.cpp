@@ -1,0 +1,335 @@
+#include "ingest/ingest_service.h"
+
+#include <fmt/format.h>
+
+#include "common/codec.h"
+#include "common/json_text.h"
+#include "common/log.h"
+
+namespace wi::ingest {
+
+namespace {
+
+constexpr const char* kUnknownSource = "unknown";  // label for paths an attacker may invent
+constexpr const char* kNoSource = "-";             // label for /healthz, /metrics, ...
+constexpr std::uint64_t kMaxBodyForGet = 0;
+
+http::Response json_ok(std::string body) {
+  http::Response r;
+  r.status = 200;
+  r.headers.push_back({"Content-Type", "application/json"});
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response with_header(http::Response r, std::string name, std::string value) {
+  r.headers.push_back({std::move(name), std::move(value)});
+  return r;
+}
+
+// The value of query parameter `name`, percent-decoded; nullopt when absent or undecodable.
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return codec::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+IngestMetrics::IngestMetrics(metrics::Registry& registry)
+    : requests(registry.counter("ingest_requests_total", "HTTP requests answered, by source and status",
+                                {"source", "status"})),
+      signature_failures(registry.counter("ingest_signature_failures_total",
+                                          "Webhook requests rejected for their signature",
+                                          {"source"})),
+      publish_seconds(registry
+                          .histogram("ingest_publish_seconds",
+                                     "Time from handing a record to the sink until it was durable",
+                                     metrics::kLatencyBuckets)
+                          .with({})),
+      in_flight(registry.gauge("ingest_in_flight", "Webhook requests accepted and not yet answered")
+                    .with({})),
+      body_bytes(registry
+                     .histogram("ingest_body_bytes", "Size of verified webhook bodies",
+                                metrics::exponential_buckets(256, 4, 10))
+                     .with({})) {}
+
+struct IngestService::RoutedSource {
+  SourceConfig config;
+  std::unique_ptr<Source> source;
+  mutable TokenBucket bucket;  // the only mutable part: shared by every request
+  metrics::Counter& signature_failures;
+};
+
+struct IngestService::Route {
+  enum class Kind { kNone, kUnknownSource, kWebhook, kHealth, kReady, kMetrics } kind = Kind::kNone;
+  const RoutedSource* source = nullptr;
+};
+
+IngestService::IngestService(const IngestConfig& config, EventSink& sink,
+                             const Readiness& readiness, metrics::Registry& registry,
+                             const Clock& clock)
+    : config_(config),
+      sink_(sink),
+      readiness_(readiness),
+      registry_(registry),
+      clock_(clock),
+      metrics_(registry),
+      log_(log::get("ingestd")) {
+  for (const auto& sc : config.sources) {
+    auto built = make_source(sc.settings);
+    if (!built) throw std::invalid_argument(built.error().message);  // config validated this
+    sources_.push_back(std::unique_ptr<RoutedSource>(new RoutedSource{
+        sc, std::move(*built), TokenBucket(sc.rate_limit.per_second, sc.rate_limit.burst),
+        metrics_.signature_failures.with({sc.settings.name})}));
+    // Pre-create the series so dashboards see zeros, not gaps.
+    metrics_.requests.with({sc.settings.name, "200"});
+  }
+}
+
+IngestService::~IngestService() = default;
+
+IngestService::Route IngestService::route(const http::RequestHead& head) const {
+  std::string path = head.path();
+  Route r;
+  constexpr std::string_view kPrefix = "/webhooks/";
+  if (path.rfind(kPrefix, 0) == 0) {
+    std::string_view name = std::string_view(path).substr(kPrefix.size());
+    r.kind = Route::Kind::kUnknownSource;
+    for (const auto& s : sources_) {
+      if (s->config.settings.name == name) {
+        r.kind = Route::Kind::kWebhook;
+        r.source = s.get();
+      }
+    }
+  } else if (path == "/healthz") {
+    r.kind = Route::Kind::kHealth;
+  } else if (path == "/readyz") {
+    r.kind = Route::Kind::kReady;
+  } else if (path == "/metrics") {
+    r.kind = Route::Kind::kMetrics;
+  }
+  return r;
+}
+
+http::HeadDecision IngestService::on_head(const http::RequestHead& head) {
+  auto r = route(head);
+  auto reject = [&](const char* label, http::Response response, std::string_view reason) {
+    metrics_.requests.with({label, std::to_string(response.status)}).inc();
+    log_->info("rejected source={} status={} reason=\"{}\"", label, response.status, reason);
+    return http::HeadDecision{std::move(response), 0};
+  };
+  switch (r.kind) {
+    case Route::Kind::kNone:
+      return reject(kNoSource, http::json_error(404, "not found"), "no such path");
+    case Route::Kind::kUnknownSource:
+      return reject(kUnknownSource, http::json_error(404, "unknown source"),
+                    "unknown or disabled source");
+    case Route::Kind::kHealth:
+    case Route::Kind::kReady:
+    case Route::Kind::kMetrics:
+      if (head.method != "GET" && head.method != "HEAD") {
+        return reject(kNoSource,
+                      with_header(http::json_error(405, "method not allowed"), "Allow", "GET, HEAD"),
+                      "method not allowed");
+      }
+      return {std::nullopt, kMaxBodyForGet};
+    case Route::Kind::kWebhook:
+      break;
+  }
+  const auto& name = r.source->config.settings.name;
+  const bool challenge_allowed = r.source->config.settings.kind == SourceKind::kDropbox;
+  if (head.method == "GET" && challenge_allowed) return {std::nullopt, kMaxBodyForGet};
+  if (head.method != "POST") {
+    return reject(name.c_str(),
+                  with_header(http::json_error(405, "method not allowed"), "Allow",
+                              challenge_allowed ? "GET, POST" : "POST"),
+                  "method not allowed");
+  }
+  if (draining_) {
+    auto response = with_header(http::json_error(503, "shutting down"), "Retry-After", "1");
+    response.close = true;
+    return reject(name.c_str(), std::move(response), "draining");
+  }
+  auto limit = static_cast<std::uint64_t>(r.source->config.max_body_bytes);
+  if (head.content_length && *head.content_length > limit) {
+    return reject(name.c_str(), http::json_error(413, "body too large"),
+                  fmt::format("content-length {} over the limit {}", *head.content_length, limit));
+  }
+  return {std::nullopt, limit};
+}
+
+void IngestService::on_rejected(const http::RequestHead* head, int status,
+                                std::string_view reason) {
+  const char* label = kNoSource;
+  if (head) {
+    auto r = route(*head);
+    if (r.kind == Route::Kind::kWebhook) label = r.source->config.settings.name.c_str();
+    if (r.kind == Route::Kind::kUnknownSource) label = kUnknownSource;
+  }
+  metrics_.requests.with({label, std::to_string(status)}).inc();
+  log_->info("rejected source={} status={} reason=\"{}\"", label, status, reason);
+}
+
+void IngestService::finish(const std::string& source_label, const http::Responder& respond,
+                           http::Response response, std::string_view reason) {
+  metrics_.requests.with({source_label, std::to_string(response.status)}).inc();
+  if (response.status >= 400) {
+    log_->info("rejected source={} status={} reason=\"{}\"", source_label, response.status,
+               reason);
+  }
+  respond(std::move(response));
+}
+
+void IngestService::handle(http::Request request, http::Responder respond) {
+  auto r = route(request.head);
+  switch (r.kind) {
+    case Route::Kind::kHealth:
+      finish(kNoSource, respond, json_ok("{\"status\":\"ok\"}"), "");
+      return;
+    case Route::Kind::kReady: {
+      bool ready = readiness_.ready() && !draining_;
+      auto response = ready ? json_ok("{\"status\":\"ready\"}")
+                            : http::json_error(503, draining_ ? "shutting down"
+                                                              : "kafka is not reachable");
+      finish(kNoSource, respond, std::move(response), "not ready");
+      return;
+    }
+    case Route::Kind::kMetrics: {
+      http::Response response;
+      response.status = 200;
+      response.headers.push_back({"Content-Type", metrics::content_type()});
+      response.body = registry_.render();
+      finish(kNoSource, respond, std::move(response), "");
+      return;
+    }
+    case Route::Kind::kWebhook:
+      if (request.head.method == "GET") {
+        handle_challenge(request, respond);
+      } else {
+        handle_webhook(*r.source, std::move(request), std::move(respond));
+      }
+      return;
+    case Route::Kind::kNone:
+    case Route::Kind::kUnknownSource:
+      break;
+  }
+  // on_head rejected these already; answer consistently if a caller skipped it.
+  finish(kUnknownSource, respond, http::json_error(404, "not found"), "no such path");
+}
+
+void IngestService::handle_challenge(const http::Request& request,
+                                     const http::Responder& respond) {
+  const auto& name = route(request.head).source->config.settings.name;
+  auto challenge = query_param(request.head.query(), "challenge");
+  if (!challenge) {
+    finish(name, respond, http::json_error(400, "missing challenge parameter"), "no challenge");
+    return;
+  }
+  // Echoed verbatim as Dropbox requires; text/plain + nosniff keep it from being a reflected
+  // XSS vector (PROVIDERS.md).
+  http::Response response;
+  response.status = 200;
+  response.headers.push_back({"Content-Type", "text/plain"});
+  response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  response.body = std::move(*challenge);
+  finish(name, respond, std::move(response), "");
+}
+
+void IngestService::handle_webhook(const RoutedSource& routed, http::Request request,
+                                   http::Responder respond) {
+  const auto& name = routed.config.settings.name;
+  InboundRequest inbound{request.head.method, request.head.target, request.head.headers,
+                         request.body};
+  auto verdict = routed.source->verify(inbound, clock_.now());
+  if (!verdict.valid) {
+    routed.signature_failures.inc();
+    finish(name, respond, http::json_error(401, "invalid signature"), verdict.reason);
+    return;
+  }
+  std::chrono::seconds retry_after{1};
+  if (!routed.bucket.try_take(clock_.steady_now(), retry_after)) {
+    finish(name, respond,
+           with_header(http::json_error(429, "rate limit exceeded"), "Retry-After",
+                       std::to_string(retry_after.count())),
+           "rate limited");
+    return;
+  }
+  auto info = routed.source->describe(inbound);
+  if (!info) {
+    int status = info.error().code == ErrorCode::kUnsupported ? 415 : 400;
+    finish(name, respond, http::json_error(status, info.error().message), info.error().message);
+    return;
+  }
+  metrics_.body_bytes.observe(static_cast<double>(request.body.size()));
+
+  kafka::OutgoingRecord record;
+  record.topic = routed.config.topic;
+  record.key = std::move(info->key);
+  const std::string* content_type = request.head.headers.find("Content-Type");
+  record.headers = {
+      {"source", name},
+      {"event-id", info->event_id},
+      {"event-type", info->event_type},
+      {"received-at", format_rfc3339_ms(request.received_at)},
+      {"content-type", content_type ? *content_type : ""},
+  };
+  for (const auto& allowed : routed.config.forward_headers) {
+    if (const std::string* v = request.head.headers.find(allowed)) {
+      record.headers.push_back({"http-" + allowed, *v});
+    }
+  }
+  record.value = std::move(request.body);
+
+  // One answer per request, whichever of the sink's verdict and the enqueued-mode early
+  // answer comes first.
+  struct Pending {
+    std::atomic<bool> answered{false};
+    http::Responder respond;
+    std::string event_id;
+    SteadyTime started;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->respond = std::move(respond);
+  pending->event_id = info->event_id;
+  pending->started = clock_.steady_now();
+  const std::string ok_body = "{\"event_id\":" + json::quote(info->event_id) + "}";
+  ++in_flight_;
+  metrics_.in_flight.inc();
+  auto answer = [this, pending, name](http::Response response, std::string_view reason) {
+    if (pending->answered.exchange(true)) return false;
+    --in_flight_;
+    metrics_.in_flight.dec();
+    finish(name, pending->respond, std::move(response), reason);
+    return true;
+  };
+  const bool durable = config_.ack == AckMode::kDurable;
+  sink_.accept(std::move(record), [this, pending, answer, ok_body, durable, name](Status s) {
+    metrics_.publish_seconds.observe(
+        std::chrono::duration<double>(clock_.steady_now() - pending->started).count());
+    if (s.ok()) {
+      answer(json_ok(ok_body), "");
+      return;
+    }
+    std::string reason = fmt::format("not durable: {}", s.error().message);
+    if (!answer(with_header(http::json_error(503, "cannot store the event now, retry later"),
+                            "Retry-After", "5"),
+                reason) &&
+        !durable) {
+      // Enqueued mode answered 200 already: this is the documented loss window.
+      log_->error("lost after 200 (INGEST_ACK=enqueued) source={} event_id={} reason=\"{}\"",
+                  name, pending->event_id, s.error().message);
+    }
+  });
+  if (!durable) answer(json_ok(ok_body), "");
+}
+
+}  // namespace wi::ingest
