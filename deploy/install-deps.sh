@@ -9,7 +9,7 @@ PACKAGES=(
   libpistache-dev librdkafka-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev
   libcurl4-openssl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
   # tests and local run: the broker's readiness probe, load tools, real git and SMTP
-  kcat wrk git python3 python3-aiosmtpd curl procps iproute2
+  kcat wrk git python3 python3-aiosmtpd curl openssl procps iproute2
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)

@@ -32,11 +32,15 @@ class IngestdProcess {
  public:
   // Starts ingestd with the three built-in sources and waits until /healthz answers.
   // `create_topics`: create webhooks.<prefix><source> first (false to test a broker without).
+  // `extra_sources`: sources configured in YAML whose topics must exist too.
   explicit IngestdProcess(std::map<std::string, std::string> extra_env = {},
-                          bool create_topics_first = true)
+                          bool create_topics_first = true,
+                          const std::vector<std::string>& extra_sources = {}, bool tls = false)
       : prefix_(unique_name("wh") + "."), port_(free_port()) {
     if (create_topics_first) {
-      create_topics({topic("github"), topic("dropbox"), topic("chargify")});
+      std::vector<std::string> topics = {topic("github"), topic("dropbox"), topic("chargify")};
+      for (const auto& s : extra_sources) topics.push_back(topic(s));
+      create_topics(topics);
     }
     std::map<std::string, std::string> env = {
         {"KAFKA_BROKERS", test_brokers()},
@@ -53,11 +57,17 @@ class IngestdProcess {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
       if (!process_->running()) break;
-      try {
-        auto r = http_request(port_, "GET", "/healthz");
-        if (r && r->status == 200) return;
-      } catch (const std::exception&) {
-        // not listening yet
+      if (tls) {
+        auto r = run_process({"/usr/bin/curl", "-sk", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}",
+                              "https://127.0.0.1:" + std::to_string(port_) + "/healthz"});
+        if (r.out == "200") return;
+      } else {
+        try {
+          auto r = http_request(port_, "GET", "/healthz");
+          if (r && r->status == 200) return;
+        } catch (const std::exception&) {
+          // not listening yet
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -66,6 +76,11 @@ class IngestdProcess {
   }
 
   std::string topic(const std::string& source) const { return prefix_ + source; }
+  // A directory that lives as long as the process (configs, certificates).
+  static TempDir& scratch() {
+    static TempDir dir;
+    return dir;
+  }
   std::uint16_t port() const { return port_; }
   BackgroundProcess& process() { return *process_; }
   std::string log() const { return process_->log(); }

@@ -3,10 +3,14 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <set>
 
 #include "common/kafka/record.h"
+#include "common/kafka/rdkafka_admin.h"
+#include "common/kafka/rdkafka_consumer.h"
+#include "tests/support/local_broker.h"
 #include "tests/system/ingestd_fixture.h"
 
 namespace wi::testing {
@@ -334,6 +338,68 @@ TEST(IngestdSystem, SigtermUnderLoadLosesNoAcknowledgedRequest) {
   EXPECT_NE(ingestd.log().find("drained in"), std::string::npos) << ingestd.log();
 }
 
+TEST(IngestdSystem, StoppedBrokerGets503AndAcknowledgesNothing) {
+  // A private broker, so stopping it does not disturb the other tests.
+  LocalBroker broker;
+  const std::string prefix = unique_name("outage") + ".";
+  {
+    kafka::ClientOptions client;
+    client.brokers = broker.bootstrap();
+    auto admin = kafka::RdKafkaAdmin::create(client);
+    ASSERT_TRUE(admin.ok());
+    ASSERT_TRUE((*admin)->create_topics({{prefix + "github", 1, 1, {}}}, 30s).ok());
+  }
+  IngestdProcess ingestd({{"KAFKA_BROKERS", broker.bootstrap()},
+                          {"TOPIC_PREFIX", prefix},
+                          {"INGEST_PUBLISH_TIMEOUT_MS", "2000"}},
+                         /*create_topics_first=*/false);
+  const std::string body = R"({"repository":{"full_name":"o/r"}})";
+  auto before = ingestd.post_github(body, "up-1");
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->status, 200) << before->body;
+
+  broker.stop();
+  for (int i = 0; i < 3; ++i) {
+    auto r = ingestd.post_github(body, "down-" + std::to_string(i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_FALSE(r->header("retry-after").empty());
+  }
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::optional<HttpResponse> ready;
+  do {
+    ready = http_request(ingestd.port(), "GET", "/readyz");
+  } while (ready && ready->status != 503 && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+
+  broker.start();
+  deadline = std::chrono::steady_clock::now() + 30s;
+  std::optional<HttpResponse> after;
+  do {
+    after = ingestd.post_github(body, "up-2");
+  } while (after && after->status != 200 && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+  // Only what was acknowledged is there: no 503'd event surfaced after the broker returned.
+  kafka::ConsumerOptions options;
+  options.client.brokers = broker.bootstrap();
+  auto consumer = kafka::RdKafkaConsumer::create(options);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->assign({{prefix + "github", 0, kafka::Consumer::kOffsetBeginning}}).ok());
+  std::set<std::string> ids;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until && !ids.count("up-2")) {
+    auto r = (*consumer)->poll(200ms);
+    if (r && *r) ids.insert(*kafka::find_header((**r).headers, "event-id"));
+  }
+  std::set<std::string> acknowledged = {"up-1", "up-2"};
+  for (const auto& id : ids) EXPECT_TRUE(acknowledged.count(id)) << id << " was answered 503";
+  EXPECT_TRUE(ids.count("up-1"));
+  EXPECT_TRUE(ids.count("up-2"));
+  (*consumer)->close();
+}
+
 TEST(IngestdSystem, UnreachableKafkaGets503AndAcknowledgesNothing) {
   // A broker address where nothing listens: the producer cannot confirm anything.
   IngestdProcess ingestd({{"KAFKA_BROKERS", "127.0.0.1:" + std::to_string(free_port())},
@@ -368,6 +434,80 @@ TEST(IngestdSystem, MetricsCountRequestsAndSignatureFailures) {
   EXPECT_NE(log.find("rejected source=github status=401"), std::string::npos) << log;
   EXPECT_EQ(log.find(kGithubSecret), std::string::npos) << "secret in the log";
   EXPECT_EQ(log.find(github_signature(body)), std::string::npos) << "signature in the log";
+}
+
+TEST(IngestdSystem, YamlConfiguredSourcesWithRotationAndRateLimit) {
+  // A Shopify-style generic HMAC source (base64, no timestamp) with two secrets, and a
+  // Standard Webhooks source; the environment still provides the built-ins.
+  const std::string config_path = IngestdProcess::scratch().path() + "/sources.yaml";
+  {
+    std::ofstream out(config_path);
+    out << "sources:\n"
+           "  shop:\n"
+           "    kind: hmac\n"
+           "    header: X-Shopify-Hmac-Sha256\n"
+           "    encoding: base64\n"
+           "    secret_env: [SHOP_SECRET_NEW, SHOP_SECRET_OLD]\n"
+           "    id: {header: X-Shopify-Webhook-Id}\n"
+           "    type: {header: X-Shopify-Topic}\n"
+           "    key: {json_pointer: /customer/id}\n"
+           "    forward_headers: [X-Shopify-Shop-Domain]\n"
+           "    rate_limit: {per_second: 0.001, burst: 2}\n";
+  }
+  IngestdProcess ingestd({{"INGEST_CONFIG", config_path},
+                          {"SHOP_SECRET_NEW", "new-shop-secret"},
+                          {"SHOP_SECRET_OLD", "old-shop-secret"}},
+                         true, {"shop"});
+  const std::string body = R"({"customer":{"id":77},"total":"9.99"})";
+  auto post = [&](const std::string& secret, const std::string& id) {
+    return ingestd.post("shop",
+                        {"Content-Type: application/json", "X-Shopify-Topic: orders/create",
+                         "X-Shopify-Webhook-Id: " + id, "X-Shopify-Shop-Domain: s.example",
+                         "X-Shopify-Hmac-Sha256: " +
+                             codec::base64_encode(crypto::hmac_sha256(secret, body))},
+                        body);
+  };
+  EXPECT_EQ(post("old-shop-secret", "s1")->status, 200) << "the rotated-out secret still verifies";
+  EXPECT_EQ(post("wrong-shop-secret", "s2")->status, 401);
+  EXPECT_EQ(post("new-shop-secret", "s3")->status, 200);
+  auto limited = post("new-shop-secret", "s4");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429) << "burst of 2 is used up";
+  EXPECT_FALSE(limited->header("retry-after").empty());
+  auto records = read_topic(ingestd.topic("shop"), 2);
+  ASSERT_EQ(records.size(), 2u);
+  auto h = headers_of(records[0]);
+  EXPECT_EQ(records[0].key, "77");
+  EXPECT_EQ(h["event-id"], "s1");
+  EXPECT_EQ(h["event-type"], "orders/create");
+  EXPECT_EQ(h["source"], "shop");
+  EXPECT_EQ(h["http-x-shopify-shop-domain"], "s.example");
+}
+
+TEST(IngestdSystem, ServesHttpsWhenConfigured) {
+  const auto& dir = IngestdProcess::scratch().path();
+  auto gen = run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                          "-keyout", dir + "/tls.key", "-out", dir + "/tls.crt", "-days", "1",
+                          "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  IngestdProcess ingestd({{"INGEST_TLS_CERT", dir + "/tls.crt"}, {"INGEST_TLS_KEY", dir + "/tls.key"}},
+                         true, {}, /*tls=*/true);
+  const std::string body = R"({"repository":{"full_name":"tls/repo"}})";
+  auto res = run_process({"/usr/bin/curl", "-sS", "--cacert", dir + "/tls.crt", "-o", "-", "-w",
+                          "\n%{http_code}", "https://127.0.0.1:" + std::to_string(ingestd.port()) +
+                                                 "/webhooks/github",
+                          "-H", "Content-Type: application/json", "-H", "X-GitHub-Event: push",
+                          "-H", "X-GitHub-Delivery: tls-1", "-H",
+                          "X-Hub-Signature-256: " + github_signature(body), "--data-binary", body});
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(res.out, "{\"event_id\":\"tls-1\"}\n200");
+  auto records = read_topic(ingestd.topic("github"), 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, body);
+  // Plain HTTP on the TLS port is not served.
+  auto plain = run_process({"/usr/bin/curl", "-sS", "-m", "5",
+                            "http://127.0.0.1:" + std::to_string(ingestd.port()) + "/healthz"});
+  EXPECT_NE(plain.exit_code, 0);
 }
 
 }  // namespace
