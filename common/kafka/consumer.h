@@ -35,6 +35,14 @@ class Consumer {
   // the consumer is unusable).
   virtual Result<std::optional<ConsumedRecord>> poll(std::chrono::milliseconds timeout) = 0;
 
+  // Stops / restarts fetching from these partitions (they stay assigned). Records already
+  // fetched for a paused partition may still be returned once; seek() discards them.
+  virtual Status pause(const std::vector<TopicPartition>& partitions) = 0;
+  virtual Status resume(const std::vector<TopicPartition>& partitions) = 0;
+  // The next poll() for this partition returns the record at `offset` (used to re-deliver a
+  // record whose handling is retried later).
+  virtual Status seek(const TopicPartitionOffset& position) = 0;
+
   // Synchronous commit of "next offset to read" positions.
   virtual Status commit(const std::vector<TopicPartitionOffset>& offsets) = 0;
   // The group's committed offsets (kOffsetInvalid where none).
@@ -48,6 +56,10 @@ class Consumer {
   // (the end offset where there is none).
   virtual Result<std::vector<TopicPartitionOffset>> offsets_for_time(
       const std::string& topic, std::int64_t timestamp_ms, std::chrono::milliseconds timeout) = 0;
+
+  // Records between this consumer's position and the partition's end, for every assigned
+  // partition, from locally cached offsets (no network round trip; -1 when not known yet).
+  virtual std::vector<std::pair<TopicPartition, std::int64_t>> lag() = 0;
 
   // The high watermark (offset of the next record to be written) of every partition.
   virtual Result<std::vector<TopicPartitionOffset>> end_offsets(

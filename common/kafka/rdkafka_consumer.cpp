@@ -128,9 +128,58 @@ Result<std::optional<ConsumedRecord>> RdKafkaConsumer::poll(std::chrono::millise
   rd_kafka_timestamp_type_t ts_type;
   rec.timestamp_ms = rd_kafka_message_timestamp(msg, &ts_type);
   if (msg->key) rec.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
-  if (msg->payload) rec.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  if (msg->payload) {
+    rec.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  } else {
+    rec.null_value = true;
+  }
   rec.headers = detail::copy_headers(msg);
   return std::optional<ConsumedRecord>(std::move(rec));
+}
+
+namespace {
+
+detail::PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions) {
+  detail::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  }
+  return list;
+}
+
+}  // namespace
+
+Status RdKafkaConsumer::pause(const std::vector<TopicPartition>& partitions) {
+  auto list = partition_list(partitions);
+  if (auto err = rd_kafka_pause_partitions(impl_->rk.get(), list.get())) {
+    return detail::map_error(err, "pause");
+  }
+  return {};
+}
+
+Status RdKafkaConsumer::resume(const std::vector<TopicPartition>& partitions) {
+  auto list = partition_list(partitions);
+  if (auto err = rd_kafka_resume_partitions(impl_->rk.get(), list.get())) {
+    return detail::map_error(err, "resume");
+  }
+  return {};
+}
+
+Status RdKafkaConsumer::seek(const TopicPartitionOffset& position) {
+  auto list = detail::to_list({position});
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(impl_->rk.get(), list.get(), 5000);
+  if (error) {
+    Error e = detail::map_error(rd_kafka_error_code(error),
+                                fmt::format("seek {}/{}", position.topic, position.partition));
+    rd_kafka_error_destroy(error);
+    return e;
+  }
+  if (list->elems[0].err) {
+    return detail::map_error(list->elems[0].err,
+                             fmt::format("seek {}/{}", position.topic, position.partition));
+  }
+  return {};
 }
 
 Status RdKafkaConsumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
@@ -223,6 +272,23 @@ Result<std::vector<TopicPartitionOffset>> RdKafkaConsumer::end_offsets(
     auto end = end_offset(p, topic, timeout);
     if (!end) return end.error();
     out.push_back({topic, p, *end});
+  }
+  return out;
+}
+
+std::vector<std::pair<TopicPartition, std::int64_t>> RdKafkaConsumer::lag() {
+  std::vector<std::pair<TopicPartition, std::int64_t>> out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return out;
+  detail::PartitionListPtr list(raw);
+  rd_kafka_position(impl_->rk.get(), list.get());
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    int64_t low = -1, high = -1;
+    rd_kafka_get_watermark_offsets(impl_->rk.get(), e.topic, e.partition, &low, &high);
+    std::int64_t lag = -1;
+    if (high >= 0 && e.offset >= 0) lag = std::max<std::int64_t>(0, high - e.offset);
+    out.push_back({{e.topic, e.partition}, lag});
   }
   return out;
 }

@@ -28,6 +28,9 @@ class RdKafkaConsumer final : public Consumer {
   Status subscribe(const std::vector<std::string>& topics) override;
   Status assign(const std::vector<TopicPartitionOffset>& partitions) override;
   Result<std::optional<ConsumedRecord>> poll(std::chrono::milliseconds timeout) override;
+  Status pause(const std::vector<TopicPartition>& partitions) override;
+  Status resume(const std::vector<TopicPartition>& partitions) override;
+  Status seek(const TopicPartitionOffset& position) override;
   Status commit(const std::vector<TopicPartitionOffset>& offsets) override;
   Result<std::vector<TopicPartitionOffset>> committed(const std::vector<TopicPartition>& partitions,
                                                       std::chrono::milliseconds timeout) override;
@@ -38,6 +41,7 @@ class RdKafkaConsumer final : public Consumer {
       std::chrono::milliseconds timeout) override;
   Result<std::vector<TopicPartitionOffset>> end_offsets(
       const std::string& topic, std::chrono::milliseconds timeout) override;
+  std::vector<std::pair<TopicPartition, std::int64_t>> lag() override;
   void close() override;
 
  private:

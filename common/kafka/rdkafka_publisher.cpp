@@ -114,7 +114,8 @@ void RdKafkaPublisher::publish(OutgoingRecord record, DeliveryCallback on_delive
       impl_->rk.get(), RD_KAFKA_V_TOPIC(rec.topic.c_str()),
       RD_KAFKA_V_PARTITION(partition),
       RD_KAFKA_V_KEY(const_cast<void*>(key), key_len),
-      RD_KAFKA_V_VALUE(static_cast<void*>(rec.value.data()), rec.value.size()),
+      RD_KAFKA_V_VALUE(rec.tombstone ? nullptr : static_cast<void*>(rec.value.data()),
+                       rec.tombstone ? 0 : rec.value.size()),
       RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(headers);  // not taken over on failure

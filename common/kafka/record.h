@@ -25,6 +25,7 @@ struct OutgoingRecord {
   Headers headers;
   std::string value;
   std::optional<std::int32_t> partition;  // none: the partitioner picks (by key)
+  bool tombstone = false;                 // a null value (deletes the key in compacted topics)
 };
 
 struct TopicPartition {
@@ -49,6 +50,7 @@ struct ConsumedRecord {
   std::optional<std::string> key;
   Headers headers;
   std::string value;
+  bool null_value = false;  // a tombstone
 };
 
 struct Delivery {
