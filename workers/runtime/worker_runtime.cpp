@@ -193,6 +193,8 @@ void WorkerRuntime::run(const std::atomic<bool>& stop) {
         if (!assigned_.count(tp)) break;
         std::span<const ConsumedRecord> later(records.data() + i + 1, records.size() - i - 1);
         if (!handle_record(records[i], later, stop)) break;
+        // Slow handlers: commit as we go, so a crash repeats at most a second of work.
+        if (clock_.steady_now() - last_commit_ >= std::chrono::seconds(1)) commit_pending();
       }
       if (stop) break;
     }
@@ -346,6 +348,7 @@ void WorkerRuntime::commit_pending(const std::vector<TopicPartition>* only) {
     if (only && std::find(only->begin(), only->end(), tp) == only->end()) continue;
     offsets.push_back({tp.topic, tp.partition, offset});
   }
+  if (!only) last_commit_ = clock_.steady_now();
   if (offsets.empty()) return;
   if (auto s = consumer_->commit(offsets); !s) {
     // Not fatal: the records are handled again after a restart (at-least-once).

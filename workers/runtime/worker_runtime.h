@@ -114,6 +114,7 @@ class WorkerRuntime final : public kafka::RebalanceListener {
   std::set<kafka::TopicPartition> paused_;
   std::map<std::int32_t, std::unique_ptr<StateStore>> state_;  // by partition of topics[0]
   std::mt19937 rng_{std::random_device{}()};
+  SteadyTime last_commit_{};
 
   std::mutex lag_mu_;  // lag_ is read by the metrics endpoint's thread
   std::map<kafka::TopicPartition, std::int64_t> lag_;
