@@ -95,6 +95,11 @@ RateLimit rate_limit(Loader& loader, const Path& source) {
   burst.push_back("burst");
   r.per_second = loader.number(per_second, "", 0, 0, 1e9);
   r.burst = loader.number(burst, "", std::max(1.0, r.per_second), 0, 1e9);
+  if (r.per_second > 0 && r.burst < 1) {
+    // The bucket could never hold a whole token: every request would get 429.
+    loader.problem(fmt::format("{}: must be at least 1 when per_second is set",
+                               config::to_string(burst)));
+  }
   return r;
 }
 
@@ -183,7 +188,23 @@ SourceConfig load_source(Loader& loader, const IngestConfig& c, const std::strin
   s.rate_limit = rate_limit(loader, base);
   if (loader.has(sub(base, "forward_headers"))) {
     for (const auto& h : loader.string_list(sub(base, "forward_headers"))) {
-      s.forward_headers.push_back(http::to_lower(h));
+      auto header = http::to_lower(h);
+      // SPEC §4: signature headers never reach Kafka.
+      static const std::vector<std::string> kSignatureHeaders = {
+          "x-hub-signature-256", "x-hub-signature", "x-dropbox-signature",
+          "x-chargify-webhook-signature-hmac-sha-256", "x-chargify-webhook-signature",
+          "webhook-signature", "stripe-signature", "authorization"};
+      bool is_signature = std::find(kSignatureHeaders.begin(), kSignatureHeaders.end(), header) !=
+                              kSignatureHeaders.end() ||
+                          (s.settings.kind == SourceKind::kHmac &&
+                           header == http::to_lower(s.settings.hmac.header));
+      if (is_signature) {
+        loader.problem(fmt::format("sources.{}.forward_headers: {} carries a signature and is "
+                                   "never forwarded",
+                                   name, h));
+        continue;
+      }
+      s.forward_headers.push_back(std::move(header));
     }
   } else if (built_in) {
     s.forward_headers = built_in->forward_headers;

@@ -55,7 +55,7 @@ struct IngestConfig {
   std::vector<std::string> disabled_builtins;    // built-ins without a secret (404)
 };
 
-// Throws config::ConfigError listing every problem.
+// Records every problem in `loader`; the caller's loader.finish() throws them together.
 IngestConfig load_ingest_config(config::Loader& loader);
 
 }  // namespace wi::ingest

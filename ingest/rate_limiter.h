@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 
 #include "common/clock.h"
@@ -33,7 +34,8 @@ class TokenBucket {
       return true;
     }
     double wait_s = (1.0 - tokens_) / rate_;
-    retry_after = std::chrono::seconds(std::max<long>(1, static_cast<long>(wait_s + 0.999)));
+    // Rounded up: a Retry-After even a millisecond early earns the client another 429.
+    retry_after = std::chrono::seconds(std::max<long>(1, static_cast<long>(std::ceil(wait_s))));
     return false;
   }
 
