@@ -47,5 +47,7 @@ class Command {
 
 std::unique_ptr<Command> make_topics_command();
 std::unique_ptr<Command> make_tail_command();
+std::unique_ptr<Command> make_send_command();
+std::unique_ptr<Command> make_bench_command();
 
 }  // namespace wi::ctl

@@ -7,6 +7,7 @@
 #include "common/codec.h"
 #include "ingest/sources/content_types.h"
 #include "ingest/sources/kinds.h"
+#include "ingest/sources/schemes.h"
 #include "ingest/sources/signature.h"
 
 namespace wi::ingest {
@@ -23,8 +24,7 @@ const std::string* find_field(const codec::FormFields& fields, std::string_view 
 class ChargifySource final : public Source {
  public:
   explicit ChargifySource(const SourceSettings& settings)
-      : signature_("X-Chargify-Webhook-Signature-Hmac-Sha-256", "", HmacScheme::Encoding::kHex,
-                   crypto::DigestAlgo::kSha256, settings.secrets),
+      : signature_(schemes::header_signature(schemes::chargify(), settings.secrets)),
         content_types_(settings.content_types, {std::string(kFormMediaType)}) {}
 
   VerifyOutcome verify(const InboundRequest& request, SystemTime) const override {

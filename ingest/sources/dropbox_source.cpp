@@ -8,6 +8,7 @@
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/json_fields.h"
 #include "ingest/sources/kinds.h"
+#include "ingest/sources/schemes.h"
 #include "ingest/sources/signature.h"
 
 namespace wi::ingest {
@@ -16,8 +17,7 @@ namespace {
 class DropboxSource final : public Source {
  public:
   explicit DropboxSource(const SourceSettings& settings)
-      : signature_("X-Dropbox-Signature", "", HmacScheme::Encoding::kHex,
-                   crypto::DigestAlgo::kSha256, settings.secrets),
+      : signature_(schemes::header_signature(schemes::dropbox(), settings.secrets)),
         content_types_(settings.content_types, {std::string(kJsonMediaType)}) {}
 
   VerifyOutcome verify(const InboundRequest& request, SystemTime) const override {

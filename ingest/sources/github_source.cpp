@@ -10,6 +10,7 @@
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/json_fields.h"
 #include "ingest/sources/kinds.h"
+#include "ingest/sources/schemes.h"
 #include "ingest/sources/signature.h"
 
 namespace wi::ingest {
@@ -30,8 +31,7 @@ Result<std::string> form_payload(const std::string& body) {
 class GithubSource final : public Source {
  public:
   explicit GithubSource(const SourceSettings& settings)
-      : signature_("X-Hub-Signature-256", "sha256=", HmacScheme::Encoding::kHex,
-                   crypto::DigestAlgo::kSha256, settings.secrets),
+      : signature_(schemes::header_signature(schemes::github(), settings.secrets)),
         content_types_(settings.content_types,
                        {std::string(kJsonMediaType), std::string(kFormMediaType)}) {}
 
@@ -42,9 +42,9 @@ class GithubSource final : public Source {
   Result<EventInfo> describe(const InboundRequest& request) const override {
     auto media_type = content_types_.check(request.headers);
     if (!media_type) return media_type.error();
-    auto id = required_header(request.headers, "X-GitHub-Delivery");
+    auto id = required_header(request.headers, std::string(schemes::kGithubDelivery));
     if (!id) return id.error();
-    auto event = required_header(request.headers, "X-GitHub-Event");
+    auto event = required_header(request.headers, std::string(schemes::kGithubEvent));
     if (!event) return event.error();
 
     // Any accepted type other than the form encoding means the body is the JSON itself.

@@ -14,9 +14,15 @@ HmacScheme hex_sha256(std::string header, std::string prefix) {
 
 }  // namespace
 
-HmacScheme dropbox() { return hex_sha256("X-Dropbox-Signature", ""); }
-HmacScheme chargify() { return hex_sha256("X-Chargify-Webhook-Signature-Hmac-Sha-256", ""); }
-HmacScheme github() { return hex_sha256("X-Hub-Signature-256", "sha256="); }
+HmacScheme dropbox() {
+  return hex_sha256("X-Dropbox-Signature", "");
+}
+HmacScheme chargify() {
+  return hex_sha256("X-Chargify-Webhook-Signature-Hmac-Sha-256", "");
+}
+HmacScheme github() {
+  return hex_sha256("X-Hub-Signature-256", "sha256=");
+}
 
 HeaderSignature header_signature(const HmacScheme& scheme, std::vector<Secret> keys) {
   return HeaderSignature(scheme.header, scheme.prefix, scheme.encoding, scheme.algorithm,
@@ -46,14 +52,18 @@ std::string stripe_signed_content(std::string_view timestamp, std::string_view b
   return content;
 }
 
-std::string encode_signature(const HmacScheme& scheme, std::string_view raw_digest) {
-  switch (scheme.encoding) {
+std::string encode_digest(HmacScheme::Encoding encoding, std::string_view raw_digest) {
+  switch (encoding) {
     case HmacScheme::Encoding::kHex:
-      return scheme.prefix + codec::hex_encode(raw_digest);
+      return codec::hex_encode(raw_digest);
     case HmacScheme::Encoding::kBase64:
-      return scheme.prefix + codec::base64_encode(raw_digest);
+      return codec::base64_encode(raw_digest);
   }
-  return scheme.prefix;
+  return {};
+}
+
+std::string encode_signature(const HmacScheme& scheme, std::string_view raw_digest) {
+  return scheme.prefix + encode_digest(scheme.encoding, raw_digest);
 }
 
 }  // namespace wi::ingest::schemes

@@ -29,6 +29,8 @@ inline constexpr std::string_view kStandardId = "webhook-id";
 inline constexpr std::string_view kStandardTimestamp = "webhook-timestamp";
 inline constexpr std::string_view kStandardSignature = "webhook-signature";
 inline constexpr std::string_view kStandardV1 = "v1,";
+inline constexpr HmacScheme::Encoding kStandardEncoding = HmacScheme::Encoding::kBase64;
+inline constexpr crypto::DigestAlgo kStandardAlgo = crypto::DigestAlgo::kSha256;
 std::string standard_signed_content(std::string_view id, std::string_view timestamp,
                                     std::string_view body);
 // The HMAC key of a Standard Webhooks secret: base64-decoded after an optional "whsec_".
@@ -40,10 +42,14 @@ std::optional<std::string> standard_key(std::string_view secret);
 inline constexpr std::string_view kStripeSignature = "Stripe-Signature";
 inline constexpr std::string_view kStripeTimestamp = "t=";
 inline constexpr std::string_view kStripeV1 = "v1=";
+inline constexpr HmacScheme::Encoding kStripeEncoding = HmacScheme::Encoding::kHex;
+inline constexpr crypto::DigestAlgo kStripeAlgo = crypto::DigestAlgo::kSha256;
 std::string stripe_signed_content(std::string_view timestamp, std::string_view body);
 
-// prefix + encode(digest) as a HmacScheme header carries it; the inverse of what
+// A raw digest as a scheme sends it (lowercase hex, or standard base64): the inverse of what
 // ReceivedSignatures decodes.
+std::string encode_digest(HmacScheme::Encoding encoding, std::string_view raw_digest);
+// prefix + encode(digest), as a HmacScheme header carries it.
 std::string encode_signature(const HmacScheme& scheme, std::string_view raw_digest);
 
 }  // namespace wi::ingest::schemes

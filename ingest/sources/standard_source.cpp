@@ -9,27 +9,24 @@
 #include <utility>
 #include <vector>
 
-#include "common/codec.h"
 #include "ingest/sources/content_types.h"
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/json_fields.h"
 #include "ingest/sources/kinds.h"
+#include "ingest/sources/schemes.h"
 #include "ingest/sources/signature.h"
 #include "ingest/sources/timestamp.h"
 
 namespace wi::ingest {
 namespace {
 
-constexpr std::string_view kSecretPrefix = "whsec_";
 constexpr const char* kTypePointer = "/type";
 
 Result<std::vector<Secret>> decode_secrets(const std::vector<Secret>& secrets) {
   std::vector<Secret> keys;
   for (std::size_t i = 0; i < secrets.size(); ++i) {
-    std::string_view text = secrets[i].reveal();
-    if (text.starts_with(kSecretPrefix)) text.remove_prefix(kSecretPrefix.size());
-    auto key = codec::base64_decode(text);
-    if (!key || key->empty()) {
+    auto key = schemes::standard_key(secrets[i].reveal());
+    if (!key) {
       return Error::invalid("secret " + std::to_string(i + 1) +
                             " is not base64 (after an optional whsec_ prefix)");
     }
@@ -51,30 +48,28 @@ class StandardSource final : public Source {
 
   VerifyOutcome verify(const InboundRequest& request, SystemTime now) const override {
     if (keys_.empty()) return reject("no secret configured");
-    const std::string* id = request.headers.find("webhook-id");
+    const std::string* id = request.headers.find(schemes::kStandardId);
     if (id == nullptr || id->empty()) return reject("missing webhook-id header");
-    const std::string* timestamp = request.headers.find("webhook-timestamp");
+    const std::string* timestamp = request.headers.find(schemes::kStandardTimestamp);
     if (timestamp == nullptr || timestamp->empty()) return reject("missing timestamp header");
     const auto seconds = parse_unix_seconds(*timestamp);
     if (!seconds) return reject("malformed timestamp");
     if (!within_tolerance(*seconds, now, tolerance_)) return reject("timestamp outside tolerance");
 
-    const std::string* header = request.headers.find("webhook-signature");
+    const std::string* header = request.headers.find(schemes::kStandardSignature);
     if (header == nullptr) return reject("missing signature header");
     if (header->empty()) return reject("empty signature header");
-    ReceivedSignatures received(HmacScheme::Encoding::kBase64, crypto::DigestAlgo::kSha256);
+    ReceivedSignatures received(schemes::kStandardEncoding, schemes::kStandardAlgo);
     if (!add_v1_signatures(*header, received)) return reject("no v1 signature");
     if (auto reason = received.unusable_reason()) return reject(std::move(*reason));
 
-    std::string content;
-    content.reserve(id->size() + timestamp->size() + request.body.size() + 2);
-    content.append(*id).append(".").append(*timestamp).append(".").append(request.body);
+    const std::string content = schemes::standard_signed_content(*id, *timestamp, request.body);
     return received.matches(keys_, content) ? accept() : reject("signature mismatch");
   }
 
   Result<EventInfo> describe(const InboundRequest& request) const override {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
-    auto id = required_header(request.headers, "webhook-id");
+    auto id = required_header(request.headers, std::string(schemes::kStandardId));
     if (!id) return id.error();
     auto json = read_json_fields(request.body, pointers_);
     if (!json) return json.error();
@@ -92,9 +87,9 @@ class StandardSource final : public Source {
     while (!list.empty()) {
       const std::size_t space = list.find(' ');
       const std::string_view entry = list.substr(0, space);
-      if (entry.starts_with("v1,")) {
+      if (entry.starts_with(schemes::kStandardV1)) {
         any = true;
-        received.add(entry.substr(3));
+        received.add(entry.substr(schemes::kStandardV1.size()));
       }
       if (space == std::string_view::npos) break;
       list.remove_prefix(space + 1);

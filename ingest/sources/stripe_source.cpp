@@ -12,6 +12,7 @@
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/json_fields.h"
 #include "ingest/sources/kinds.h"
+#include "ingest/sources/schemes.h"
 #include "ingest/sources/signature.h"
 #include "ingest/sources/timestamp.h"
 
@@ -39,11 +40,11 @@ StripeHeader parse_header(std::string_view header, ReceivedSignatures& received)
   while (!header.empty()) {
     const std::size_t comma = header.find(',');
     const std::string_view item = trim_spaces(header.substr(0, comma));
-    if (item.starts_with("t=") && out.timestamp.empty()) {
-      out.timestamp = item.substr(2);
-    } else if (item.starts_with("v1=")) {
+    if (item.starts_with(schemes::kStripeTimestamp) && out.timestamp.empty()) {
+      out.timestamp = item.substr(schemes::kStripeTimestamp.size());
+    } else if (item.starts_with(schemes::kStripeV1)) {
       out.has_v1 = true;
-      received.add(item.substr(3));
+      received.add(item.substr(schemes::kStripeV1.size()));
     }
     if (comma == std::string_view::npos) break;
     header.remove_prefix(comma + 1);
@@ -65,10 +66,10 @@ class StripeSource final : public Source {
 
   VerifyOutcome verify(const InboundRequest& request, SystemTime now) const override {
     if (keys_.empty()) return reject("no secret configured");
-    const std::string* header = request.headers.find("Stripe-Signature");
+    const std::string* header = request.headers.find(schemes::kStripeSignature);
     if (header == nullptr) return reject("missing signature header");
     if (header->empty()) return reject("empty signature header");
-    ReceivedSignatures received(HmacScheme::Encoding::kHex, crypto::DigestAlgo::kSha256);
+    ReceivedSignatures received(schemes::kStripeEncoding, schemes::kStripeAlgo);
     const StripeHeader parts = parse_header(*header, received);
     if (parts.timestamp.empty()) return reject("missing timestamp");
     const auto seconds = parse_unix_seconds(parts.timestamp);
@@ -77,9 +78,7 @@ class StripeSource final : public Source {
     if (!parts.has_v1) return reject("no v1 signature");
     if (auto reason = received.unusable_reason()) return reject(std::move(*reason));
 
-    std::string content;
-    content.reserve(parts.timestamp.size() + 1 + request.body.size());
-    content.append(parts.timestamp).append(".").append(request.body);
+    const std::string content = schemes::stripe_signed_content(parts.timestamp, request.body);
     return received.matches(keys_, content) ? accept() : reject("signature mismatch");
   }
 

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "common/codec.h"
 #include "common/crypto.h"
@@ -60,6 +61,22 @@ std::string create_test_topic(const std::string& prefix, int partitions,
   return name;
 }
 
+namespace {
+
+// Right after a topic is created its partitions may still be electing a leader: retry the
+// retryable errors for a while before failing.
+Result<std::vector<kafka::TopicPartitionOffset>> end_offsets_settled(kafka::Consumer& c,
+                                                                     const std::string& topic) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (true) {
+    auto ends = c.end_offsets(topic, std::chrono::seconds(10));
+    if (ends || !ends.error().retryable || std::chrono::steady_clock::now() > deadline) return ends;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
 std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::size_t at_least,
                                               std::chrono::milliseconds timeout) {
   std::vector<kafka::ConsumedRecord> out;
@@ -71,7 +88,7 @@ std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::siz
     return out;
   }
   auto& c = **consumer;
-  auto ends = c.end_offsets(topic, std::chrono::seconds(10));
+  auto ends = end_offsets_settled(c, topic);
   if (!ends) {
     ADD_FAILURE() << ends.error().message;
     return out;
@@ -107,7 +124,7 @@ std::int64_t record_count(const std::string& topic) {
     ADD_FAILURE() << consumer.error().message;
     return -1;
   }
-  auto ends = (*consumer)->end_offsets(topic, std::chrono::seconds(10));
+  auto ends = end_offsets_settled(**consumer, topic);
   if (!ends) {
     ADD_FAILURE() << ends.error().message;
     return -1;
