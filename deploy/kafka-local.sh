@@ -90,6 +90,9 @@ group.initial.rebalance.delay.ms=0
 message.max.bytes=27262976
 replica.fetch.max.bytes=27262976
 log.segment.bytes=134217728
+# Kafka's defaults; KAFKA_NETWORK_THREADS / KAFKA_IO_THREADS let benchmarks try others.
+num.network.threads=${KAFKA_NETWORK_THREADS:-3}
+num.io.threads=${KAFKA_IO_THREADS:-8}
 PROPS
   cat >"$dir/log4j.properties" <<'PROPS'
 log4j.rootLogger=INFO, stdout

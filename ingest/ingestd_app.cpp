@@ -12,6 +12,7 @@
 
 #include "common/kafka/rdkafka_publisher.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/metrics.h"
 #include "ingest/http/server.h"
 #include "ingest/ingest_service.h"
@@ -61,18 +62,6 @@ class KafkaReadiness final : public Readiness {
   bool stop_ = false;
   std::thread thread_;
 };
-
-// Blocks SIGTERM/SIGINT in every thread (they inherit the mask) so the main thread alone
-// receives them through sigwait; SIGPIPE is ignored (writes to gone clients return EPIPE).
-sigset_t block_termination_signals() {
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
 
 }  // namespace
 

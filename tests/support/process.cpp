@@ -30,13 +30,9 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-ProcessResult run_process(const std::vector<std::string>& argv,
-                          const std::map<std::string, std::string>& env,
-                          std::chrono::milliseconds timeout) {
-  char dir_template[] = "/tmp/wi-proc-XXXXXX";
-  std::string dir = mkdtemp(dir_template);
-  std::string out_path = dir + "/out", err_path = dir + "/err";
+namespace {
 
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e; ++e) {
     std::string entry(*e);
@@ -44,8 +40,21 @@ ProcessResult run_process(const std::vector<std::string>& argv,
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env,
+                          std::chrono::milliseconds timeout) {
+  char dir_template[] = "/tmp/wi-proc-XXXXXX";
+  std::string dir = mkdtemp(dir_template);
+  std::string out_path = dir + "/out", err_path = dir + "/err";
+
+  auto env_strings = merged_environment(env);
   std::vector<char*> envp, args;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -87,22 +96,6 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   return result;
 }
 
-namespace {
-
-std::vector<std::string> merged_environment(const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
-  return out;
-}
-
-}  // namespace
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
                                      const std::map<std::string, std::string>& env,

@@ -10,6 +10,7 @@
 
 #include "common/kafka/rdkafka_publisher.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/metrics.h"
 #include "ingest/http/server.h"
 #include "workers/runtime/metrics_endpoint.h"
@@ -29,12 +30,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   }
 
   // SIGTERM/SIGINT are taken by a dedicated thread; every other thread has them blocked.
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = block_termination_signals();
 
   auto env = config::Environment::from_process();
   std::optional<config::Loader> loader;
