@@ -10,6 +10,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kResourceExhausted: return "resource_exhausted";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kTimeout: return "timeout";
     case ErrorCode::kConflict: return "conflict";

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kTooLarge,
   kUnsupported,       // e.g. content type
   kRateLimited,
+  kResourceExhausted, // a local bound is reached (a full spool): retry later
   kUnavailable,       // a dependency (Kafka, SMTP, an HTTP API) cannot be reached now
   kTimeout,
   kConflict,

@@ -256,6 +256,10 @@ IngestConfig load_ingest_config(Loader& loader) {
     loader.problem("INGEST_TLS_CERT and INGEST_TLS_KEY: set both or neither");
   }
   c.spool_dir = loader.optional_string({"ingest", "spool_dir"}, "INGEST_SPOOL_DIR");
+  c.spool_max_bytes = loader.integer({"ingest", "spool_max_bytes"}, "INGEST_SPOOL_MAX_BYTES",
+                                     c.spool_max_bytes, 1 << 20, 1LL << 50);
+  c.spool_after = millis(loader, {"ingest", "spool_after_ms"}, "INGEST_SPOOL_AFTER_MS",
+                         c.spool_after, 100, 9000);
 
   // Sources: the built-ins exist when their secret is set; the YAML map adds more and may
   // configure the built-ins (rotation secrets, limits, headers).

@@ -50,6 +50,9 @@ struct IngestConfig {
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
   std::optional<std::string> spool_dir;
+  std::int64_t spool_max_bytes = 1LL << 30;
+  // With a spool: Kafka must confirm within this bound, else the record is spooled.
+  std::chrono::milliseconds spool_after{2000};
 
   std::vector<SourceConfig> sources;             // enabled sources only
   std::vector<std::string> disabled_builtins;    // built-ins without a secret (404)

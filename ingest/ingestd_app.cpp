@@ -16,6 +16,7 @@
 #include "common/metrics.h"
 #include "ingest/http/server.h"
 #include "ingest/ingest_service.h"
+#include "ingest/spool/spooling_sink.h"
 
 namespace wi::ingest {
 
@@ -61,6 +62,16 @@ class KafkaReadiness final : public Readiness {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
+};
+
+class CombinedReadiness final : public Readiness {
+ public:
+  CombinedReadiness(const Readiness& kafka, const spool::Spool* spool) : kafka_(kafka), spool_(spool) {}
+  bool ready() const override { return kafka_.ready() || (spool_ && !spool_->full()); }
+
+ private:
+  const Readiness& kafka_;
+  const spool::Spool* spool_;
 };
 
 }  // namespace
@@ -110,7 +121,9 @@ int run_ingestd(int argc, char** argv) {
   publisher_options.linger_ms = config.linger_ms;
   publisher_options.compression = config.compression;
   publisher_options.max_message_bytes = static_cast<std::size_t>(config.layout.max_message_bytes);
-  publisher_options.delivery_timeout_ms = static_cast<int>(config.publish_timeout.count());
+  // With a spool, Kafka gets only the short bound before a record is spooled instead.
+  publisher_options.delivery_timeout_ms =
+      static_cast<int>((config.spool_dir ? config.spool_after : config.publish_timeout).count());
   auto publisher = kafka::RdKafkaPublisher::create(publisher_options);
   if (!publisher) {
     log->error("cannot create the Kafka producer: {}", publisher.error().message);
@@ -119,8 +132,50 @@ int run_ingestd(int argc, char** argv) {
 
   metrics::Registry registry;
   SystemClock clock;
-  KafkaReadiness readiness(**publisher);
-  KafkaSink sink(**publisher);
+  KafkaReadiness kafka_readiness(**publisher);
+  KafkaSink kafka_sink(**publisher);
+
+  // The durable spool (INGEST_SPOOL_DIR): its own drain producer never gives up on a record.
+  std::unique_ptr<spool::Spool> spool;
+  std::unique_ptr<kafka::RdKafkaPublisher> drain_publisher;
+  std::unique_ptr<spool::SpoolingSink> spooling_sink;
+  if (config.spool_dir) {
+    spool::RecoveryReport report;
+    auto opened = spool::Spool::open(
+        {*config.spool_dir, static_cast<std::uint64_t>(config.spool_max_bytes)}, clock, report);
+    if (!opened) {
+      log->error("cannot open the spool in {}: {}", *config.spool_dir, opened.error().message);
+      return 1;
+    }
+    spool = std::move(*opened);
+    auto& corrupt = registry
+                        .counter("ingest_spool_corrupt_total",
+                                 "Damaged or torn spool regions dropped at recovery (never published)")
+                        .with({});
+    corrupt.inc(static_cast<double>(report.corrupt_regions + (report.torn_tail_bytes ? 1 : 0)));
+    if (report.corrupt_regions || report.torn_tail_bytes) {
+      log->error("spool recovery dropped {} damaged region(s) ({} bytes) and a torn tail of {} bytes",
+                 report.corrupt_regions, report.corrupt_bytes, report.torn_tail_bytes);
+    }
+    log->info("spool {}: {} record(s) to drain from {} segment(s)", *config.spool_dir,
+              report.records, report.segments);
+    auto drain_options = publisher_options;
+    drain_options.client.client_id = "ingestd-spool";
+    drain_options.delivery_timeout_ms = 0;
+    auto created = kafka::RdKafkaPublisher::create(drain_options);
+    if (!created) {
+      log->error("cannot create the spool's Kafka producer: {}", created.error().message);
+      return 1;
+    }
+    drain_publisher = std::move(*created);
+    spooling_sink = std::make_unique<spool::SpoolingSink>(
+        **publisher, *drain_publisher, *spool, [&kafka_readiness] { return kafka_readiness.ready(); },
+        registry);
+    spooling_sink->start();
+  }
+  // Ready when Kafka answers, or when the spool can still take records.
+  CombinedReadiness readiness(kafka_readiness, spool.get());
+  EventSink& sink = spooling_sink ? static_cast<EventSink&>(*spooling_sink) : kafka_sink;
   IngestService service(config, sink, readiness, registry, clock);
 
   http::ServerOptions server_options;
@@ -156,7 +211,18 @@ int run_ingestd(int argc, char** argv) {
   }
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-  auto flushed = (*publisher)->flush(std::max(remaining, std::chrono::milliseconds(100)));
+  // Every direct record gets its verdict within the delivery bound: wait for all of them, so
+  // no callback outlives the objects it answers through.
+  auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
+      (config.spool_dir ? config.spool_after : config.publish_timeout) + std::chrono::seconds(1));
+  auto flushed = (*publisher)->flush(std::max(remaining, bound));
+  if (spooling_sink) {
+    // Whatever is still spooled stays on disk and is drained after the next start; records
+    // the drain producer still holds are purged now, while the spool is there to hear it.
+    spooling_sink->stop();
+    (void)drain_publisher->flush(std::chrono::milliseconds(500));
+    drain_publisher.reset();
+  }
   server.stop();
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);

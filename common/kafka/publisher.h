@@ -20,6 +20,11 @@ class Publisher {
   virtual ~Publisher() = default;
 
   virtual void publish(OutgoingRecord record, DeliveryCallback on_delivery) = 0;
+
+  // Like publish(), and the record comes back with the outcome, so a caller can keep a record
+  // Kafka did not take (ingestd spools it) without holding a copy meanwhile.
+  using ReturningCallback = std::function<void(Result<Delivery>, OutgoingRecord)>;
+  virtual void publish_or_return(OutgoingRecord record, ReturningCallback on_delivery) = 0;
   // Waits until every queued record has its outcome, or the timeout passes (then an error
   // naming how many are still in flight).
   virtual Status flush(std::chrono::milliseconds timeout) = 0;

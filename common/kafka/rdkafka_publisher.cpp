@@ -13,7 +13,7 @@ namespace {
 // copying them (a 25 MiB body is not duplicated).
 struct Pending {
   OutgoingRecord record;
-  Publisher::DeliveryCallback callback;
+  Publisher::ReturningCallback callback;
 };
 
 }  // namespace
@@ -29,9 +29,10 @@ namespace {
 void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   std::unique_ptr<Pending> pending(static_cast<Pending*>(msg->_private));
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    pending->callback(Delivery{msg->partition, msg->offset});
+    pending->callback(Delivery{msg->partition, msg->offset}, std::move(pending->record));
   } else {
-    pending->callback(detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic)));
+    auto error = detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic));
+    pending->callback(std::move(error), std::move(pending->record));
   }
 }
 
@@ -93,12 +94,20 @@ RdKafkaPublisher::~RdKafkaPublisher() {
 }
 
 void RdKafkaPublisher::publish(OutgoingRecord record, DeliveryCallback on_delivery) {
+  publish_or_return(std::move(record),
+                    [cb = std::move(on_delivery)](Result<Delivery> outcome, OutgoingRecord) {
+                      cb(std::move(outcome));
+                    });
+}
+
+void RdKafkaPublisher::publish_or_return(OutgoingRecord record, ReturningCallback on_delivery) {
   // Wrap before producing: the report may arrive on the poller thread before produce returns.
   ++in_flight_;
-  DeliveryCallback counted = [this, inner = std::move(on_delivery)](Result<Delivery> outcome) {
+  ReturningCallback counted = [this, inner = std::move(on_delivery)](Result<Delivery> outcome,
+                                                                     OutgoingRecord rec) {
     if (outcome.ok()) brokers_down_ = false;
     --in_flight_;
-    inner(std::move(outcome));
+    inner(std::move(outcome), std::move(rec));
   };
   auto pending = std::make_unique<Pending>(Pending{std::move(record), std::move(counted)});
   auto& rec = pending->record;
@@ -119,7 +128,8 @@ void RdKafkaPublisher::publish(OutgoingRecord record, DeliveryCallback on_delive
       RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(headers);  // not taken over on failure
-    pending->callback(detail::map_error(err, fmt::format("publish to {}", rec.topic)));
+    auto error = detail::map_error(err, fmt::format("publish to {}", rec.topic));
+    pending->callback(std::move(error), std::move(pending->record));
     return;
   }
   pending.release();  // owned by librdkafka until delivery_report

@@ -17,6 +17,7 @@ struct PublisherOptions {
   std::string compression = "lz4";
   std::size_t max_message_bytes = 27 * 1024 * 1024;  // 25 MiB body + headers and overhead
   int delivery_timeout_ms = 30000;       // message.timeout.ms: librdkafka's final verdict
+                                         // (0: never give up, retry until delivered)
 };
 
 class RdKafkaPublisher final : public Publisher {
@@ -25,6 +26,7 @@ class RdKafkaPublisher final : public Publisher {
   ~RdKafkaPublisher() override;  // purges what is still queued (callbacks get an error)
 
   void publish(OutgoingRecord record, DeliveryCallback on_delivery) override;
+  void publish_or_return(OutgoingRecord record, ReturningCallback on_delivery) override;
   Status flush(std::chrono::milliseconds timeout) override;
   std::size_t in_flight() const override { return in_flight_.load(); }
 

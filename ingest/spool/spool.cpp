@@ -1,0 +1,200 @@
+#include "ingest/spool/spool.h"
+
+#include <fmt/format.h>
+
+#include "ingest/spool/record_codec.h"
+
+namespace wi::spool {
+
+namespace {
+// One group commit writes at most this much (plus one oversize record): bounds latency.
+constexpr std::uint64_t kMaxBatchBytes = 32ULL << 20;
+}  // namespace
+
+Spool::Spool(const SpoolOptions& options, const Clock& clock)
+    : options_(options), clock_(clock), log_(options.dir, options.segment_bytes) {}
+
+Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Clock& clock,
+                                           RecoveryReport& report) {
+  std::unique_ptr<Spool> spool(new Spool(options, clock));
+  std::vector<RecordRef> recovered;
+  auto r = spool->log_.open(recovered);
+  if (!r) return r.error();
+  report = *r;
+  auto now = clock.steady_now();
+  for (const auto& ref : recovered) spool->entries_.push_back({spool->next_seq_++, ref, now});
+  spool->bytes_on_disk_ = spool->log_.bytes_on_disk();
+  spool->writer_ = std::thread([s = spool.get()] { s->writer_loop(); });
+  return spool;
+}
+
+Spool::~Spool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  for (auto& q : queue_) q.done(Error::unavailable("spool closed"));
+}
+
+void Spool::append(kafka::OutgoingRecord record, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) {
+      queued_bytes_ += record.value.size();
+      queue_.push_back({std::move(record), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Error::unavailable("spool closed"));
+}
+
+void Spool::writer_loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    // Take what is queued, up to the batch bound, and make it durable with one fdatasync.
+    std::vector<Queued> batch;
+    std::uint64_t batch_bytes = 0;
+    writing_ = true;
+    while (!queue_.empty() && (batch.empty() || batch_bytes < kMaxBatchBytes)) {
+      batch_bytes += queue_.front().record.value.size();
+      queued_bytes_ -= queue_.front().record.value.size();
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    const std::uint64_t on_disk = bytes_on_disk_.load();
+    lock.unlock();
+
+    std::string blob;
+    std::vector<std::uint32_t> sizes;
+    std::vector<Queued*> accepted;
+    std::vector<Queued*> refused;
+    for (auto& q : batch) {
+      auto before = blob.size();
+      encode(q.record, blob);
+      auto size = blob.size() - before;
+      if (on_disk + blob.size() > options_.max_bytes) {
+        blob.resize(before);
+        refused.push_back(&q);
+        continue;
+      }
+      sizes.push_back(static_cast<std::uint32_t>(size));
+      accepted.push_back(&q);
+    }
+    Result<std::vector<RecordRef>> refs = std::vector<RecordRef>{};
+    if (!accepted.empty()) {
+      {
+        std::lock_guard log_lock(log_mu_);
+        refs = log_.append(blob, sizes);
+        bytes_on_disk_ = log_.bytes_on_disk();
+      }
+      if (refs) {
+        lock.lock();
+        auto now = clock_.steady_now();
+        for (const auto& ref : *refs) entries_.push_back({next_seq_++, ref, now});
+        lock.unlock();
+      }
+    }
+    for (auto* q : refused) {
+      q->done(Error{ErrorCode::kResourceExhausted,
+                    fmt::format("spool full ({} bytes of {})", on_disk, options_.max_bytes), true});
+    }
+    lock.lock();
+    writing_ = false;
+    lock.unlock();
+    for (auto* q : accepted) q->done(refs ? Status() : Status(refs.error()));
+    lock.lock();
+  }
+}
+
+std::optional<std::pair<std::uint64_t, kafka::OutgoingRecord>> Spool::next() {
+  std::uint64_t seq;
+  RecordRef ref;
+  {
+    std::lock_guard lock(mu_);
+    if (handed_out_ >= entries_.size()) return std::nullopt;
+    seq = entries_[handed_out_].seq;
+    ref = entries_[handed_out_].ref;
+    ++handed_out_;
+  }
+  Result<kafka::OutgoingRecord> record = Error::internal("unread");
+  {
+    std::lock_guard log_lock(log_mu_);
+    record = log_.read(ref);
+  }
+  if (!record) {
+    rewind();  // I/O trouble: hand it out again next time, in order
+    return std::nullopt;
+  }
+  return std::make_pair(seq, std::move(*record));
+}
+
+void Spool::confirm(std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  if (entries_.empty() || seq < entries_.front().seq) return;
+  auto index = static_cast<std::size_t>(seq - entries_.front().seq);
+  if (index >= entries_.size()) return;
+  entries_[index].confirmed = true;
+  drop_confirmed_prefix();
+}
+
+void Spool::drop_confirmed_prefix() {
+  std::size_t dropped = 0;
+  while (!entries_.empty() && entries_.front().confirmed && dropped < handed_out_) {
+    entries_.pop_front();
+    ++dropped;
+  }
+  handed_out_ -= dropped;
+  // A segment older than the oldest unconfirmed record is entirely in Kafka.
+  std::lock_guard log_lock(log_mu_);
+  // Fully drained: leave the active segment too, so no drained record is replayed after a
+  // restart. Only when no write is between the file and entries_.
+  if (entries_.empty() && queue_.empty() && !writing_ &&
+      log_.segment_size(log_.active_segment()) > 0) {
+    (void)log_.roll();
+  }
+  std::uint64_t keep_from = entries_.empty() ? log_.active_segment() : entries_.front().ref.segment;
+  for (auto id : log_.segments()) {
+    if (id < keep_from && id != log_.active_segment()) (void)log_.remove(id);
+  }
+  bytes_on_disk_ = log_.bytes_on_disk();
+}
+
+void Spool::rewind() {
+  std::lock_guard lock(mu_);
+  handed_out_ = 0;
+  while (handed_out_ < entries_.size() && entries_[handed_out_].confirmed) ++handed_out_;
+}
+
+bool Spool::empty() const {
+  std::lock_guard lock(mu_);
+  return entries_.empty() && queue_.empty();
+}
+
+bool Spool::all_handed_out() const {
+  std::lock_guard lock(mu_);
+  return handed_out_ >= entries_.size();
+}
+
+bool Spool::full() const {
+  std::lock_guard lock(mu_);
+  return bytes_on_disk_.load() + queued_bytes_ >= options_.max_bytes;
+}
+
+SpoolStats Spool::stats() const {
+  std::lock_guard lock(mu_);
+  SpoolStats s;
+  s.bytes = bytes_on_disk_.load();
+  s.records = entries_.size();
+  if (!entries_.empty()) {
+    s.oldest_age_seconds =
+        std::chrono::duration<double>(clock_.steady_now() - entries_.front().appended_at).count();
+  }
+  return s;
+}
+
+}  // namespace wi::spool

@@ -1,0 +1,101 @@
+#pragma once
+// Spool: the durable local queue that lets ingestd keep acknowledging while Kafka is away
+// (SPEC §3 "Acknowledgement"). Thread-safe.
+//
+// append() queues a record; one writer thread writes everything queued in one go and
+// fdatasyncs once (group commit), then reports each record durable. Records are drained in
+// append order (next()/confirm()); a segment file is deleted once every record in it is
+// confirmed as in Kafka. Recovery on open() keeps every intact record and drops (and counts)
+// torn or damaged bytes.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/kafka/record.h"
+#include "common/result.h"
+#include "ingest/spool/segment_log.h"
+
+namespace wi::spool {
+
+struct SpoolOptions {
+  std::string dir;
+  std::uint64_t max_bytes = 1ULL << 30;       // INGEST_SPOOL_MAX_BYTES
+  std::uint64_t segment_bytes = 64ULL << 20;
+};
+
+struct SpoolStats {
+  std::uint64_t bytes = 0;    // on disk
+  std::uint64_t records = 0;  // stored, not yet confirmed in Kafka
+  double oldest_age_seconds = 0;
+};
+
+class Spool {
+ public:
+  using Done = std::function<void(Status)>;
+
+  static Result<std::unique_ptr<Spool>> open(const SpoolOptions& options, const Clock& clock,
+                                             RecoveryReport& report);
+  ~Spool();  // completes whatever is still queued with an error
+
+  // `done` runs once, on the writer thread: ok when the record is fsync'd; kResourceExhausted
+  // when the spool is full; kUnavailable on an I/O error.
+  void append(kafka::OutgoingRecord record, Done done);
+
+  // The next stored record not yet handed out for draining, with its sequence number.
+  std::optional<std::pair<std::uint64_t, kafka::OutgoingRecord>> next();
+  // The record `seq` is in Kafka.
+  void confirm(std::uint64_t seq);
+  // Hand out everything unconfirmed again from the start (after a failed drain).
+  void rewind();
+
+  // Nothing stored, nothing queued for writing.
+  bool empty() const;
+  // Every stored record was handed out (there may be some unconfirmed).
+  bool all_handed_out() const;
+  bool full() const;
+  SpoolStats stats() const;
+
+ private:
+  struct Queued {
+    kafka::OutgoingRecord record;
+    Done done;
+  };
+  struct Entry {
+    std::uint64_t seq;
+    RecordRef ref;
+    SteadyTime appended_at;
+    bool confirmed = false;
+  };
+
+  Spool(const SpoolOptions& options, const Clock& clock);
+  void writer_loop();
+  void drop_confirmed_prefix();
+
+  SpoolOptions options_;
+  const Clock& clock_;
+  SegmentLog log_;
+
+  // Lock order: mu_ before log_mu_. Request threads take only mu_ (never wait for a disk
+  // write); log_mu_ serialises the file operations (append + fdatasync, reads, deletes).
+  mutable std::mutex mu_;
+  std::mutex log_mu_;
+  std::atomic<std::uint64_t> bytes_on_disk_{0};
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  std::uint64_t queued_bytes_ = 0;
+  std::deque<Entry> entries_;  // stored, in order; confirmed ones leave from the front
+  std::size_t handed_out_ = 0;  // entries_[0 .. handed_out_) were given to the drainer
+  std::uint64_t next_seq_ = 1;
+  bool writing_ = false;  // the writer holds records written but not yet in entries_
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+}  // namespace wi::spool

@@ -1,0 +1,138 @@
+#include "ingest/spool/spooling_sink.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace wi::spool {
+
+namespace {
+constexpr std::int64_t kMaxDrainInFlight = 512;
+}  // namespace
+
+SpoolingSink::SpoolingSink(kafka::Publisher& direct, kafka::Publisher& drain, Spool& spool,
+                           std::function<bool()> kafka_up, metrics::Registry& registry)
+    : direct_(direct),
+      drain_(drain),
+      spool_(spool),
+      kafka_up_(std::move(kafka_up)),
+      log_(log::get("spool")),
+      drained_total_(registry
+                         .counter("ingest_spool_drained_total",
+                                  "Spooled records republished to Kafka and confirmed")
+                         .with({})) {
+  registry.gauge_callback("ingest_spool_bytes", "Bytes in the spool's files", {},
+                          [this] {
+                            return std::vector<metrics::Registry::Sample>{
+                                {{}, static_cast<double>(spool_.stats().bytes)}};
+                          });
+  registry.gauge_callback("ingest_spool_records", "Records in the spool not yet in Kafka", {},
+                          [this] {
+                            return std::vector<metrics::Registry::Sample>{
+                                {{}, static_cast<double>(spool_.stats().records)}};
+                          });
+  registry.gauge_callback("ingest_spool_oldest_age_seconds",
+                          "Age of the oldest record waiting in the spool", {}, [this] {
+                            return std::vector<metrics::Registry::Sample>{
+                                {{}, spool_.stats().oldest_age_seconds}};
+                          });
+  if (!spool_.empty()) {
+    spooling_ = true;
+    log_->warn("spool holds records from before the restart: spooling until they are drained");
+  }
+}
+
+SpoolingSink::~SpoolingSink() { stop(); }
+
+void SpoolingSink::start() {
+  drainer_ = std::thread([this] { drain_loop(); });
+}
+
+void SpoolingSink::stop() {
+  stop_ = true;
+  if (drainer_.joinable()) drainer_.join();
+}
+
+void SpoolingSink::enter_spooling(std::string_view why) {
+  if (!spooling_.exchange(true)) log_->warn("spooling started: {}", why);
+}
+
+void SpoolingSink::to_spool(kafka::OutgoingRecord record, Callback on_durable) {
+  spool_.append(std::move(record), std::move(on_durable));
+}
+
+void SpoolingSink::accept(kafka::OutgoingRecord record, Callback on_durable) {
+  {
+    std::lock_guard lock(mu_);
+    if (!spooling_ && !kafka_up_()) enter_spooling("kafka is unreachable");
+    if (spooling_) {
+      to_spool(std::move(record), std::move(on_durable));
+      return;
+    }
+  }
+  direct_.publish_or_return(
+      std::move(record), [this, cb = std::move(on_durable)](Result<kafka::Delivery> outcome,
+                                                           kafka::OutgoingRecord back) mutable {
+        if (outcome.ok()) {
+          cb({});
+          return;
+        }
+        std::lock_guard lock(mu_);
+        enter_spooling(fmt::format("kafka did not confirm in time ({})", outcome.error().message));
+        to_spool(std::move(back), std::move(cb));
+      });
+}
+
+void SpoolingSink::drain_loop() {
+  while (!stop_) {
+    if (!spooling_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    if (drain_failed_ && drain_in_flight_ == 0) {
+      // A record Kafka refused for good (e.g. its topic is gone): keep it, retry later.
+      drain_failed_ = false;
+      spool_.rewind();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    bool handed = false;
+    if (kafka_up_() && !drain_failed_) {
+      while (drain_in_flight_ < kMaxDrainInFlight && !stop_) {
+        auto next = spool_.next();
+        if (!next) break;
+        handed = true;
+        ++drain_in_flight_;
+        drain_.publish(std::move(next->second), [this, seq = next->first](Result<kafka::Delivery> r) {
+          if (r.ok()) {
+            spool_.confirm(seq);
+            drained_total_.inc();
+          } else {
+            log_->error("drain: {}", r.error().message);
+            drain_failed_ = true;
+          }
+          --drain_in_flight_;
+        });
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (spooling_ && spool_.empty() && drain_in_flight_ == 0) {
+        spooling_ = false;
+        log_->info("spooling stopped: the spool is drained, records go straight to Kafka");
+      }
+    }
+    if (!handed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool SpoolingSink::wait_drained(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (spooling_ || !spool_.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+}  // namespace wi::spool
