@@ -67,6 +67,7 @@ struct IngestService::RoutedSource {
   std::unique_ptr<Source> source;
   mutable TokenBucket bucket;  // the only mutable part: shared by every request
   metrics::Counter& signature_failures;
+  metrics::Counter& accepted;  // ingest_requests_total{source,status="200"}
 };
 
 struct IngestService::Route {
@@ -89,9 +90,8 @@ IngestService::IngestService(const IngestConfig& config, EventSink& sink,
     if (!built) throw std::invalid_argument(built.error().message);  // config validated this
     sources_.push_back(std::unique_ptr<RoutedSource>(new RoutedSource{
         sc, std::move(*built), TokenBucket(sc.rate_limit.per_second, sc.rate_limit.burst),
-        metrics_.signature_failures.with({sc.settings.name})}));
-    // Pre-create the series so dashboards see zeros, not gaps.
-    metrics_.requests.with({sc.settings.name, "200"});
+        metrics_.signature_failures.with({sc.settings.name}),
+        metrics_.requests.with({sc.settings.name, "200"})}));
   }
 }
 
@@ -180,8 +180,13 @@ void IngestService::on_rejected(const http::RequestHead* head, int status,
 }
 
 void IngestService::finish(const std::string& source_label, const http::Responder& respond,
-                           http::Response response, std::string_view reason) {
-  metrics_.requests.with({source_label, std::to_string(response.status)}).inc();
+                           http::Response response, std::string_view reason,
+                           metrics::Counter* counted) {
+  if (counted) {
+    counted->inc();
+  } else {
+    metrics_.requests.with({source_label, std::to_string(response.status)}).inc();
+  }
   if (response.status >= 400) {
     log_->info("rejected source={} status={} reason=\"{}\"", source_label, response.status,
                reason);
@@ -304,11 +309,13 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
   const std::string ok_body = "{\"event_id\":" + json::quote(info->event_id) + "}";
   ++in_flight_;
   metrics_.in_flight.inc();
-  auto answer = [this, pending, name](http::Response response, std::string_view reason) {
+  metrics::Counter* accepted = &routed.accepted;
+  auto answer = [this, pending, name, accepted](http::Response response, std::string_view reason) {
     if (pending->answered.exchange(true)) return false;
     --in_flight_;
     metrics_.in_flight.dec();
-    finish(name, pending->respond, std::move(response), reason);
+    metrics::Counter* counted = response.status == 200 ? accepted : nullptr;
+    finish(name, pending->respond, std::move(response), reason, counted);
     return true;
   };
   const bool durable = config_.ack == AckMode::kDurable;

@@ -60,8 +60,11 @@ class IngestService final : public http::RequestHandler {
   void handle_webhook(const RoutedSource& source, http::Request request, http::Responder respond);
   void handle_challenge(const http::Request& request, const http::Responder& respond);
   // Counts, logs (for errors) and sends.
+  // `counted`: the series to count this answer in, when the caller has it at hand (the hot
+  // path's 200s); else it is looked up by label.
   void finish(const std::string& source_label, const http::Responder& respond,
-              http::Response response, std::string_view reason);
+              http::Response response, std::string_view reason,
+              metrics::Counter* counted = nullptr);
 
   const IngestConfig& config_;
   EventSink& sink_;

@@ -188,4 +188,168 @@ Result<TopicInfo> RdKafkaAdmin::describe_topic(const std::string& name,
   return info;
 }
 
+namespace {
+
+// Offset changes the broker refuses because the group is in use.
+bool group_in_use(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+         err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+}
+
+// librdkafka 2.0.2 hands these group-level answers back instead of retrying them; they are
+// routine on a fresh cluster (the first group request creates __consumer_offsets) and while a
+// coordinator moves.
+bool coordinator_moving(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+         err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+         err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+// A group request's outcome with the broker's error code (to decide whether to try again).
+template <typename T>
+struct Attempt {
+  Result<T> result;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+// Runs `attempt` until it succeeds, fails for another reason, or the deadline passes.
+template <typename T, typename F>
+Result<T> retry_while_coordinator_moves(std::chrono::milliseconds timeout, F attempt) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    Attempt<T> a = attempt();
+    if (a.result || !coordinator_moving(a.err) ||
+        std::chrono::steady_clock::now() + backoff > deadline) {
+      return std::move(a.result);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+Error group_error(rd_kafka_resp_err_t err, std::string context, const char* detail = nullptr) {
+  auto e = detail::map_error(err, context);
+  if (detail) e.message = fmt::format("{}: {}", context, detail);
+  if (group_in_use(err)) {
+    e.code = ErrorCode::kConflict;
+    e.retryable = false;
+    e.message += " — the group has active members; stop its consumers first";
+  }
+  return e;
+}
+
+// An admin request's result event, or the error (with its code) of the request as a whole.
+Attempt<EventPtr> await_group_result(rd_kafka_queue_t* queue, std::chrono::milliseconds timeout,
+                                     const std::string& what) {
+  EventPtr event(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000));
+  if (!event) return {Error::timeout(fmt::format("{}: no answer from Kafka in time", what))};
+  if (auto err = rd_kafka_event_error(event.get())) {
+    return {group_error(err, what, rd_kafka_event_error_string(event.get())), err};
+  }
+  return {std::move(event)};
+}
+
+Attempt<GroupDescription> describe_group_once(rd_kafka_t* rk, const std::string& group,
+                                              std::chrono::milliseconds timeout) {
+  const std::string what = fmt::format("describe group {}", group);
+  const char* groups[] = {group.c_str()};
+  QueuePtr queue(rd_kafka_queue_new(rk));
+  auto opts = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
+  rd_kafka_DescribeConsumerGroups(rk, groups, 1, opts.get(), queue.get());
+  auto event = await_group_result(queue.get(), timeout, what);
+  if (!event.result) return {event.result.error(), event.err};
+  const auto* result = rd_kafka_event_DescribeConsumerGroups_result(event.result->get());
+  size_t count = 0;
+  const rd_kafka_ConsumerGroupDescription_t** descs =
+      rd_kafka_DescribeConsumerGroups_result_groups(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto* d = descs[i];
+    if (group != rd_kafka_ConsumerGroupDescription_group_id(d)) continue;
+    GroupDescription out;
+    out.group = group;
+    if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(d)) {
+      auto code = rd_kafka_error_code(error);
+      // Newer brokers answer GROUP_ID_NOT_FOUND where older ones describe a "Dead" group.
+      if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+        out.state = "Dead";
+        return {std::move(out)};
+      }
+      return {group_error(code, what, rd_kafka_error_string(error)), code};
+    }
+    out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
+    const size_t members = rd_kafka_ConsumerGroupDescription_member_count(d);
+    auto text = [](const char* s) { return std::string(s ? s : ""); };
+    for (size_t m = 0; m < members; ++m) {
+      const auto* member = rd_kafka_ConsumerGroupDescription_member(d, m);
+      if (!member) continue;
+      out.members.push_back({text(rd_kafka_MemberDescription_consumer_id(member)),
+                             text(rd_kafka_MemberDescription_client_id(member)),
+                             text(rd_kafka_MemberDescription_host(member))});
+    }
+    return {std::move(out)};
+  }
+  return {Error::internal(what + ": the broker did not answer for it")};
+}
+
+Attempt<bool> alter_group_offsets_once(rd_kafka_t* rk, const std::string& group,
+                                       const std::vector<TopicPartitionOffset>& offsets,
+                                       std::chrono::milliseconds timeout) {
+  const std::string what = fmt::format("alter offsets of group {}", group);
+  auto list = detail::to_list(offsets);
+  rd_kafka_AlterConsumerGroupOffsets_t* request =
+      rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
+  QueuePtr queue(rd_kafka_queue_new(rk));
+  auto opts = admin_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_AlterConsumerGroupOffsets(rk, &request, 1, opts.get(), queue.get());
+  rd_kafka_AlterConsumerGroupOffsets_destroy(request);
+  auto event = await_group_result(queue.get(), timeout, what);
+  if (!event.result) return {event.result.error(), event.err};
+  const auto* result = rd_kafka_event_AlterConsumerGroupOffsets_result(event.result->get());
+  size_t count = 0;
+  const rd_kafka_group_result_t** groups =
+      rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &count);
+  if (count == 0) return {Error::internal(what + ": the broker did not answer for the group")};
+  for (size_t i = 0; i < count; ++i) {
+    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+      auto code = rd_kafka_error_code(error);
+      return {group_error(code, what, rd_kafka_error_string(error)), code};
+    }
+    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
+    for (int p = 0; parts && p < parts->cnt; ++p) {
+      const auto& e = parts->elems[p];
+      if (e.err) {
+        return {group_error(e.err, fmt::format("{} on {}/{}", what, e.topic, e.partition)), e.err};
+      }
+    }
+  }
+  return {true};
+}
+
+}  // namespace
+
+Result<GroupDescription> RdKafkaAdmin::describe_group(const std::string& group,
+                                                      std::chrono::milliseconds timeout) {
+  return retry_while_coordinator_moves<GroupDescription>(
+      timeout, [&] { return describe_group_once(impl_->rk.get(), group, timeout); });
+}
+
+Status RdKafkaAdmin::alter_group_offsets(const std::string& group,
+                                         const std::vector<TopicPartitionOffset>& offsets,
+                                         std::chrono::milliseconds timeout) {
+  if (offsets.empty()) return {};
+  for (const auto& tpo : offsets) {
+    if (tpo.offset < 0) {
+      return Error::invalid(fmt::format("alter offsets of {}: {}/{} has no absolute offset ({})",
+                                        group, tpo.topic, tpo.partition, tpo.offset));
+    }
+  }
+  auto done = retry_while_coordinator_moves<bool>(
+      timeout, [&] { return alter_group_offsets_once(impl_->rk.get(), group, offsets, timeout); });
+  if (!done) return done.error();
+  return {};
+}
+
 }  // namespace wi::kafka

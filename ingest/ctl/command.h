@@ -47,6 +47,8 @@ class Command {
 
 std::unique_ptr<Command> make_topics_command();
 std::unique_ptr<Command> make_tail_command();
+std::unique_ptr<Command> make_replay_command();
+std::unique_ptr<Command> make_redrive_command();
 std::unique_ptr<Command> make_send_command();
 std::unique_ptr<Command> make_bench_command();
 

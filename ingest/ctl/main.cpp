@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_topics_command());
   commands.push_back(make_tail_command());
+  commands.push_back(make_replay_command());
+  commands.push_back(make_redrive_command());
   commands.push_back(make_send_command());
   commands.push_back(make_bench_command());
   std::vector<std::pair<CLI::App*, Command*>> registered;

@@ -97,6 +97,8 @@ class RequestParser {
 
   std::string& body() { return body_; }  // the decoded body (valid in kComplete)
   std::string take_body() { return std::move(body_); }
+  // Moves the head out (valid in kComplete); head() is empty afterwards until the next one.
+  RequestHead take_head() { return std::move(head_); }
   ParseError error() const { return error_; }
 
   // Bytes received for the current request so far (for timeouts and metrics).

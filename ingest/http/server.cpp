@@ -195,7 +195,7 @@ struct HttpServer::Impl {
         }
         if (state == RequestParser::State::kComplete) {
           Request r;
-          r.head = parser.head();
+          r.head = parser.take_head();
           r.body = parser.take_body();
           r.received_at = std::chrono::system_clock::now();
           r.remote = conn->remote;

@@ -126,6 +126,7 @@ TEST(ErrorCodeTest, ToStringNamesEveryCode) {
   EXPECT_STREQ(to_string(ErrorCode::kTooLarge), "too_large");
   EXPECT_STREQ(to_string(ErrorCode::kUnsupported), "unsupported");
   EXPECT_STREQ(to_string(ErrorCode::kRateLimited), "rate_limited");
+  EXPECT_STREQ(to_string(ErrorCode::kResourceExhausted), "resource_exhausted");
   EXPECT_STREQ(to_string(ErrorCode::kUnavailable), "unavailable");
   EXPECT_STREQ(to_string(ErrorCode::kTimeout), "timeout");
   EXPECT_STREQ(to_string(ErrorCode::kConflict), "conflict");
@@ -138,7 +139,7 @@ TEST(ErrorCodeTest, NamesAreDistinct) {
        i <= static_cast<int>(ErrorCode::kInternal); ++i) {
     names.insert(to_string(static_cast<ErrorCode>(i)));
   }
-  EXPECT_EQ(names.size(), 10u);
+  EXPECT_EQ(names.size(), 11u);
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 
