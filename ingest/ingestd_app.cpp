@@ -25,8 +25,12 @@ namespace {
 // Probes Kafka every couple of seconds on its own thread, so /readyz answers at once.
 class KafkaReadiness final : public Readiness {
  public:
+  // Probes once before returning, so the first requests see the real state (with a spool, an
+  // unknown state would send them to disk).
   explicit KafkaReadiness(kafka::RdKafkaPublisher& publisher)
-      : publisher_(publisher), thread_([this] { loop(); }) {}
+      : publisher_(publisher),
+        ready_(publisher.probe(std::chrono::milliseconds(1500)).ok()),
+        thread_([this] { loop(); }) {}
   ~KafkaReadiness() override {
     {
       std::lock_guard lock(mu_);
@@ -141,8 +145,10 @@ int run_ingestd(int argc, char** argv) {
   std::unique_ptr<spool::SpoolingSink> spooling_sink;
   if (config.spool_dir) {
     spool::RecoveryReport report;
-    auto opened = spool::Spool::open(
-        {*config.spool_dir, static_cast<std::uint64_t>(config.spool_max_bytes)}, clock, report);
+    // Space comes back a whole segment at a time: keep segments a fraction of the bound.
+    const auto max_bytes = static_cast<std::uint64_t>(config.spool_max_bytes);
+    const std::uint64_t segment_bytes = std::clamp<std::uint64_t>(max_bytes / 8, 1 << 20, 64 << 20);
+    auto opened = spool::Spool::open({*config.spool_dir, max_bytes, segment_bytes}, clock, report);
     if (!opened) {
       log->error("cannot open the spool in {}: {}", *config.spool_dir, opened.error().message);
       return 1;

@@ -39,7 +39,8 @@ struct Decoded {
 // structure.
 Decoded decode(std::string_view data);
 
-// Only the frame's extent and validity, without building the record (recovery scans).
+// Only the frame's extent and checksum, without building the record: kOk does not mean the
+// payload parses (recovery therefore uses decode()).
 Decoded check(std::string_view data);
 
 }  // namespace wi::spool

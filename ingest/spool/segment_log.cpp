@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -92,16 +93,34 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
     int fd = ::open(path_of(id).c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) return io_error("open " + path_of(id));
     struct stat st {};
-    ::fstat(fd, &st);
+    if (::fstat(fd, &st) != 0) {
+      auto e = io_error("stat " + path_of(id));
+      ::close(fd);
+      return e;
+    }
     std::string data;
     if (!read_all(fd, 0, static_cast<std::size_t>(st.st_size), data)) {
       ::close(fd);
       return io_error("read " + path_of(id));
     }
+    // A frame counts only when it decodes into a record: a checksum that matches over bytes
+    // that are not a record (another writer, a frame-shaped stretch inside damage) would
+    // otherwise be handed to the drainer, which could never read it.
+    const std::string_view view(data);
+    auto intact_at = [&](std::size_t at) { return decode(view.substr(at)); };
+    // The next offset after `from` where an intact frame starts (the magic plus a record that
+    // checks out), or npos.
+    auto next_intact = [&](std::size_t from) {
+      for (std::size_t at = data.find(kMagic, from); at != std::string::npos;
+           at = data.find(kMagic, at + 1)) {
+        if (intact_at(at).status == DecodeStatus::kOk) return at;
+      }
+      return std::string::npos;
+    };
     std::size_t pos = 0;
     std::size_t valid_end = 0;
     while (pos < data.size()) {
-      auto d = check(std::string_view(data).substr(pos));
+      auto d = intact_at(pos);
       if (d.status == DecodeStatus::kOk) {
         recovered.push_back({id, pos, static_cast<std::uint32_t>(d.frame_bytes)});
         ++report.records;
@@ -109,21 +128,16 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
         valid_end = pos;
         continue;
       }
-      if (d.status == DecodeStatus::kIncomplete && last) {
+      std::size_t next = next_intact(pos + 1);
+      if (d.status == DecodeStatus::kIncomplete && last && next == std::string::npos) {
         // A write cut short by a crash: it was never acknowledged (no fdatasync completed).
+        // Only when nothing intact follows: a damaged length field also reads as "incomplete",
+        // and the records after it were acknowledged.
         report.torn_tail_bytes += data.size() - pos;
         break;
       }
-      // Damage: skip to the next frame that checks out (the magic plus a matching CRC).
+      // Damage: skip to the next frame that checks out.
       ++report.corrupt_regions;
-      std::size_t next = std::string::npos;
-      for (std::size_t at = data.find(kMagic, pos + 1); at != std::string::npos;
-           at = data.find(kMagic, at + 1)) {
-        if (check(std::string_view(data).substr(at)).status == DecodeStatus::kOk) {
-          next = at;
-          break;
-        }
-      }
       report.corrupt_bytes += (next == std::string::npos ? data.size() : next) - pos;
       if (next == std::string::npos) break;
       pos = next;
@@ -172,30 +186,36 @@ Result<std::vector<RecordRef>> SegmentLog::append(const std::string& blob,
     if (auto s = start_segment(active_id_ + 1); !s) return s.error();
   }
   std::size_t written = 0;
+  std::optional<Error> failure;
   while (written < blob.size()) {
     ssize_t n = ::write(active_fd_, blob.data() + written, blob.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      // The segment may now end in a partial frame; recovery cuts it. Start afresh.
-      auto e = io_error("write " + path_of(active_id_));
-      sizes_[active_id_] = active_size_ + written;
-      bytes_ += written;
-      (void)start_segment(active_id_ + 1);
-      return e;
+      failure = io_error("write " + path_of(active_id_));
+      break;
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(active_fd_) != 0) return io_error("fdatasync " + path_of(active_id_));
+  if (!failure && ::fdatasync(active_fd_) != 0) failure = io_error("fdatasync " + path_of(active_id_));
+  // Whatever reached the file counts, failed or not: the offsets handed out for later appends
+  // must match where they land.
+  const std::uint64_t start = active_size_;
+  active_size_ += written;
+  sizes_[active_id_] = active_size_;
+  bytes_ += written;
+  if (failure) {
+    // The segment may now end in a partial or unsynced frame (recovery sorts that out); none
+    // of it is acknowledged. Later appends go to a fresh segment.
+    (void)start_segment(active_id_ + 1);
+    return *failure;
+  }
   std::vector<RecordRef> refs;
   refs.reserve(frame_sizes.size());
-  std::uint64_t offset = active_size_;
+  std::uint64_t offset = start;
   for (auto size : frame_sizes) {
     refs.push_back({active_id_, offset, size});
     offset += size;
   }
-  active_size_ += blob.size();
-  sizes_[active_id_] = active_size_;
-  bytes_ += blob.size();
   return refs;
 }
 

@@ -23,6 +23,13 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Cl
   report = *r;
   auto now = clock.steady_now();
   for (const auto& ref : recovered) spool->entries_.push_back({spool->next_seq_++, ref, now});
+  {
+    // Segments older than the first recovered record hold nothing to drain (emptied by a
+    // roll, or only damage, already counted): without this they would pile up, one per
+    // restart, since only a confirm() deletes segments.
+    std::lock_guard lock(spool->mu_);
+    spool->drop_confirmed_prefix();
+  }
   spool->bytes_on_disk_ = spool->log_.bytes_on_disk();
   spool->writer_ = std::thread([s = spool.get()] { s->writer_loop(); });
   return spool;
@@ -105,6 +112,8 @@ void Spool::writer_loop() {
     }
     lock.lock();
     writing_ = false;
+    // Out of room for what arrives: say so (readiness) until draining frees some.
+    if (!refused.empty()) out_of_room_ = true;
     lock.unlock();
     for (auto* q : accepted) q->done(refs ? Status() : Status(refs.error()));
     lock.lock();
@@ -158,10 +167,12 @@ void Spool::drop_confirmed_prefix() {
     (void)log_.roll();
   }
   std::uint64_t keep_from = entries_.empty() ? log_.active_segment() : entries_.front().ref.segment;
+  const std::uint64_t before = log_.bytes_on_disk();
   for (auto id : log_.segments()) {
     if (id < keep_from && id != log_.active_segment()) (void)log_.remove(id);
   }
   bytes_on_disk_ = log_.bytes_on_disk();
+  if (bytes_on_disk_.load() < before) out_of_room_ = false;
 }
 
 void Spool::rewind() {
@@ -172,7 +183,8 @@ void Spool::rewind() {
 
 bool Spool::empty() const {
   std::lock_guard lock(mu_);
-  return entries_.empty() && queue_.empty();
+  // writing_: records taken from the queue are not in entries_ until their write completes.
+  return entries_.empty() && queue_.empty() && !writing_;
 }
 
 bool Spool::all_handed_out() const {
@@ -182,7 +194,7 @@ bool Spool::all_handed_out() const {
 
 bool Spool::full() const {
   std::lock_guard lock(mu_);
-  return bytes_on_disk_.load() + queued_bytes_ >= options_.max_bytes;
+  return out_of_room_ || bytes_on_disk_.load() + queued_bytes_ >= options_.max_bytes;
 }
 
 SpoolStats Spool::stats() const {

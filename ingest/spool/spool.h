@@ -55,10 +55,12 @@ class Spool {
   // Hand out everything unconfirmed again from the start (after a failed drain).
   void rewind();
 
-  // Nothing stored, nothing queued for writing.
+  // Nothing stored, nothing queued or being written.
   bool empty() const;
   // Every stored record was handed out (there may be some unconfirmed).
   bool all_handed_out() const;
+  // No room: the bound is reached, or a record was refused for room and nothing was drained
+  // since (so typical records are refused; /readyz says so).
   bool full() const;
   SpoolStats stats() const;
 
@@ -94,6 +96,7 @@ class Spool {
   std::size_t handed_out_ = 0;  // entries_[0 .. handed_out_) were given to the drainer
   std::uint64_t next_seq_ = 1;
   bool writing_ = false;  // the writer holds records written but not yet in entries_
+  bool out_of_room_ = false;  // a record was refused for room; cleared when a segment goes
   bool stop_ = false;
   std::thread writer_;
 };
