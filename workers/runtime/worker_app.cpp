@@ -49,11 +49,14 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << publisher.error().message << "\n";
     return 1;
   }
+  // Declared before the parts: a handler may keep references into it until it is destroyed.
+  metrics::Registry registry;
   WorkerParts parts;
   try {
     parts = description.build(*loader, config, **publisher);
+    // Sections of other binaries are theirs to validate; this kind's own is checked in full.
     for (const char* other : {"ingest", "sources", "dropbox", "chargify", "deploy", "test_worker"}) {
-      if (!loader->has({other})) continue;
+      if (other == description.config_section || !loader->has({other})) continue;
       loader->ignore({other});
     }
     loader->finish();
@@ -64,7 +67,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
   auto log = log::get(name + "-worker");
 
-  metrics::Registry registry;
+  if (parts.attach_metrics) parts.attach_metrics(registry);
   SystemClock clock;
   RuntimeOptions options;
   options.worker = name;

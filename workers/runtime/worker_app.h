@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/kafka/publisher.h"
+#include "common/metrics.h"
 #include "workers/runtime/record_handler.h"
 #include "workers/runtime/worker_config.h"
 
@@ -20,10 +21,13 @@ struct WorkerParts {
   std::unique_ptr<RecordHandler> handler;
   std::vector<std::string> topics;
   std::optional<std::string> state_topic;
+  // Registers the kind's own metrics in the registry the worker serves on /metrics.
+  std::function<void(metrics::Registry&)> attach_metrics;
 };
 
 struct WorkerDescription {
   WorkerDefaults defaults;
+  std::string config_section;  // the kind's own YAML section (validated by build())
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
   // handler. `publisher` (acks=all) may be kept for result records.

@@ -1,0 +1,148 @@
+#include "workers/deploy/git_repo.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "workers/deploy/push_event.h"
+
+namespace wi::deploy {
+
+namespace {
+
+// The last non-empty line of git's output: where it says what went wrong.
+std::string last_line(const std::string& output) {
+  std::istringstream in(output);
+  std::string last;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last.empty() ? "no output" : last;
+}
+
+std::string describe(const CommandOutcome& out) {
+  if (out.timed_out) return "timed out";
+  if (out.interrupted) return "interrupted";
+  return fmt::format("exit {}: {}", out.exit_code, last_line(out.output_tail));
+}
+
+// The last line that is a full SHA (git may print warnings around it).
+std::optional<std::string> sha_line(const std::string& output) {
+  std::istringstream in(output);
+  std::optional<std::string> found;
+  for (std::string line; std::getline(in, line);) {
+    if (is_sha(line)) found = line;
+  }
+  return found;
+}
+
+std::vector<std::string> lines(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+GitRepo::GitRepo(CommandRunner& runner, std::map<std::string, std::string> base_env,
+                 std::chrono::milliseconds timeout)
+    : runner_(runner), timeout_(timeout) {
+  // The repository is always the one in the target dir, whatever the worker inherited.
+  for (const char* name : {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                           "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CEILING_DIRECTORIES",
+                           "GIT_NAMESPACE", "GIT_COMMON_DIR"}) {
+    base_env.erase(name);
+  }
+  const std::map<std::string, std::string> fixed = {
+      {"GIT_TERMINAL_PROMPT", "0"},  // a missing credential fails instead of waiting forever
+      {"LC_ALL", "C"},               // messages we parse and log stay in one language
+  };
+  env_ = make_environment(base_env, {&fixed});
+}
+
+CommandOutcome GitRepo::git(const std::string& dir, std::vector<std::string> args,
+                            const std::function<bool()>& stopping) {
+  CommandSpec spec;
+  spec.argv = {"git"};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.cwd = dir;
+  spec.env = env_;
+  spec.timeout = timeout_;
+  spec.stopping = stopping;
+  return runner_.run(spec);
+}
+
+Result<WorkTree> GitRepo::inspect(const std::string& dir, const std::string& remote) {
+  auto where = git(dir, {"rev-parse", "--show-toplevel", "--absolute-git-dir"});
+  if (!where.ok()) return Error::invalid(fmt::format("not a git work tree ({})", describe(where)));
+  auto out = lines(where.output_tail);
+  if (out.size() < 2) return Error::invalid("git rev-parse gave no work tree");
+  WorkTree tree{out[out.size() - 2], out[out.size() - 1]};
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(dir, ec).string();
+  if (ec || canonical != tree.top_level) {
+    return Error::invalid(
+        fmt::format("is inside the work tree {}, not its top level", tree.top_level));
+  }
+  auto url = git(dir, {"remote", "get-url", "--", remote});
+  if (!url.ok()) {
+    return Error::invalid(fmt::format("remote '{}' is not configured ({})", remote, describe(url)));
+  }
+  return tree;
+}
+
+Status GitRepo::fetch(const std::string& dir, const std::string& remote, bool tags,
+                      const std::function<bool()>& stopping) {
+  std::vector<std::string> args = {"fetch", "--quiet", "--prune"};
+  if (tags) {
+    args.push_back("--tags");
+    args.push_back("--force");  // a moved tag is updated, not refused
+  }
+  args.push_back("--");
+  args.push_back(remote);
+  auto out = git(dir, args, stopping);
+  if (out.ok()) return {};
+  auto message = fmt::format("git fetch {}: {}", remote, describe(out));
+  return out.timed_out ? Error::timeout(message) : Error::unavailable(message);
+}
+
+Result<std::optional<std::string>> GitRepo::head(const std::string& dir) {
+  auto out = git(dir, {"rev-parse", "--verify", "--quiet", "HEAD"});
+  if (out.ok()) {
+    auto sha = sha_line(out.output_tail);
+    if (!sha) return Error::internal("git rev-parse HEAD printed no commit");
+    return std::optional<std::string>(*sha);
+  }
+  if (out.exit_code == 1 && !out.timed_out && !out.interrupted) {
+    return std::optional<std::string>();  // no commit yet
+  }
+  return Error::internal(fmt::format("git rev-parse HEAD: {}", describe(out)));
+}
+
+Result<std::optional<std::string>> GitRepo::resolve_commit(const std::string& dir,
+                                                           const std::string& sha) {
+  if (!is_sha(sha)) return Error::invalid("not a 40-hex commit id");
+  auto out = git(dir, {"rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"});
+  if (out.ok()) {
+    auto commit = sha_line(out.output_tail);
+    if (!commit) return Error::internal("git rev-parse printed no commit");
+    return std::optional<std::string>(*commit);
+  }
+  if (out.exit_code == 1 && !out.timed_out && !out.interrupted) {
+    return std::optional<std::string>();  // not in the repository
+  }
+  return Error::internal(fmt::format("git rev-parse {}: {}", sha, describe(out)));
+}
+
+Status GitRepo::checkout(const std::string& dir, const std::string& commit) {
+  if (!is_sha(commit)) return Error::invalid("not a 40-hex commit id");
+  auto out = git(dir, {"-c", "advice.detachedHead=false", "checkout", "--quiet", "--force",
+                       "--detach", commit, "--"});
+  if (out.ok()) return {};
+  return Error::internal(fmt::format("git checkout {}: {}", commit, describe(out)));
+}
+
+}  // namespace wi::deploy
