@@ -38,6 +38,9 @@ step "kafka on 127.0.0.1:$KAFKA_PORT"
   --controller-port "$((KAFKA_PORT + 1))" --owner-pid $$
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export INGEST_CONFIG=${INGEST_CONFIG:-$ROOT/deploy/demo/config.yaml}
+# ingestd keeps acknowledging through Kafka restarts: records wait here until Kafka is back.
+export INGEST_SPOOL_DIR=${INGEST_SPOOL_DIR:-$RUN_DIR/spool}
+export WORKER_METRICS_LISTEN=${WORKER_METRICS_LISTEN:-127.0.0.1:9103}
 # Demo secrets only: never use these for a real endpoint.
 set -a
 # shellcheck source=demo/demo.env
