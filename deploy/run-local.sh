@@ -69,7 +69,7 @@ webhook-ingest is running.
   Watch:    KAFKA_BROKERS=$KAFKA_BROKERS $BUILD_DIR/ingest/ingestctl tail webhooks.github
 EOF
 if [[ " ${started[*]} " == *" ingestd "* ]]; then
-  echo "  Send:     $BUILD_DIR/ingest/ingestctl send github --file $ROOT/deploy/demo/github-push.json --event push"
+  echo "  Send:     GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET $BUILD_DIR/ingest/ingestctl send github --file $ROOT/deploy/demo/github-push.json --event push"
 fi
 echo "  Stop:     Ctrl-C"
 # Wait until interrupted, or until a service dies (then say which and stop the rest).
