@@ -21,23 +21,6 @@ std::unique_ptr<kafka::RdKafkaAdmin> make_admin() {
   return std::move(admin).value();
 }
 
-std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic,
-                                      int partitions) {
-  kafka::ConsumerOptions options;
-  options.client = test_client("wi-test-committed");
-  options.group_id = group;
-  auto consumer = kafka::RdKafkaConsumer::create(options);
-  EXPECT_TRUE(consumer.ok());
-  std::vector<kafka::TopicPartition> tps;
-  for (int p = 0; p < partitions; ++p) tps.push_back({topic, p});
-  auto offsets = (*consumer)->committed(tps, 10s);
-  EXPECT_TRUE(offsets.ok()) << offsets.error().message;
-  std::map<int, std::int64_t> out;
-  for (const auto& o : *offsets) out[o.partition] = o.offset;
-  (*consumer)->close();
-  return out;
-}
-
 TEST(GroupAdmin, AGroupThatNeverExistedIsDeadWithoutMembers) {
   auto admin = make_admin();
   auto group = admin->describe_group(testing::unique_name("never"), 30s);
@@ -96,7 +79,7 @@ TEST(GroupAdmin, ListsActiveMembersAndRefusesOffsetChangesUntilTheyLeave) {
   // Offsets need not point at existing records: the broker stores what it is given.
   auto altered = admin->alter_group_offsets(group_id, {{topic, 0, 3}, {topic, 1, 7}}, 30s);
   ASSERT_TRUE(altered.ok()) << altered.error().message;
-  auto now = committed(group_id, topic, 2);
+  auto now = wi::testing::committed_offsets(group_id, topic, 2);
   EXPECT_EQ(now[0], 3);
   EXPECT_EQ(now[1], 7);
 }
@@ -107,7 +90,7 @@ TEST(GroupAdmin, AlteringOffsetsOfAnUnknownGroupCreatesThem) {
   auto admin = make_admin();
   auto altered = admin->alter_group_offsets(group_id, {{topic, 0, 0}}, 30s);
   ASSERT_TRUE(altered.ok()) << altered.error().message;
-  EXPECT_EQ(committed(group_id, topic, 1)[0], 0);
+  EXPECT_EQ(wi::testing::committed_offsets(group_id, topic, 1)[0], 0);
   auto d = admin->describe_group(group_id, 10s);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->state, "Empty");

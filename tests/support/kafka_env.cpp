@@ -134,6 +134,29 @@ std::int64_t record_count(const std::string& topic) {
   return total;
 }
 
+std::map<int, std::int64_t> committed_offsets(const std::string& group, const std::string& topic,
+                                              int partitions) {
+  std::map<int, std::int64_t> out;
+  kafka::ConsumerOptions options;
+  options.client = test_client("wi-test-committed");
+  options.group_id = group;
+  auto consumer = kafka::RdKafkaConsumer::create(options);
+  if (!consumer) {
+    ADD_FAILURE() << consumer.error().message;
+    return out;
+  }
+  std::vector<kafka::TopicPartition> tps;
+  for (int p = 0; p < partitions; ++p) tps.push_back({topic, p});
+  auto committed = (*consumer)->committed(tps, std::chrono::seconds(10));
+  if (!committed) {
+    ADD_FAILURE() << committed.error().message;
+  } else {
+    for (const auto& c : *committed) out[c.partition] = c.offset;
+  }
+  (*consumer)->close();
+  return out;
+}
+
 void create_topics(const std::vector<std::string>& names, int partitions) {
   auto admin = kafka::RdKafkaAdmin::create(test_client("wi-test-admin"));
   ASSERT_TRUE(admin.ok()) << admin.error().message;

@@ -33,6 +33,10 @@ std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::siz
 // Total records in `topic` (sum of the partitions' end offsets).
 std::int64_t record_count(const std::string& topic);
 
+// The group's committed offset per partition (kOffsetInvalid where none).
+std::map<int, std::int64_t> committed_offsets(const std::string& group, const std::string& topic,
+                                              int partitions);
+
 // Creates exactly these topics (fails the test on error).
 void create_topics(const std::vector<std::string>& names, int partitions = 3);
 

@@ -25,23 +25,6 @@ std::string describe(const ProcessResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
-std::map<int, std::int64_t> committed_offsets(const std::string& group, const std::string& topic,
-                                              int partitions) {
-  kafka::ConsumerOptions options;
-  options.client = test_client("wi-test-committed");
-  options.group_id = group;
-  auto consumer = kafka::RdKafkaConsumer::create(options);
-  EXPECT_TRUE(consumer.ok());
-  std::vector<kafka::TopicPartition> tps;
-  for (int p = 0; p < partitions; ++p) tps.push_back({topic, p});
-  auto committed = (*consumer)->committed(tps, 10s);
-  EXPECT_TRUE(committed.ok()) << committed.error().message;
-  std::map<int, std::int64_t> out;
-  for (const auto& c : *committed) out[c.partition] = c.offset;
-  (*consumer)->close();
-  return out;
-}
-
 std::map<int, std::int64_t> end_offsets(const std::string& topic) {
   kafka::ConsumerOptions options;
   options.client = test_client("wi-test-ends");
