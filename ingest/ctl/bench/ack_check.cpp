@@ -9,18 +9,32 @@ namespace wi::ctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kMetadataTimeout = std::chrono::seconds(15);
+constexpr auto kMetadataTimeout = std::chrono::seconds(5);
+// Record timestamps come from ingestd's clock (or the drainer's), not ours: start this much
+// earlier than the load so that a skewed clock cannot hide acknowledged records.
+constexpr std::int64_t kClockSkewMarginMs = 60'000;
 
-// A topic created a moment ago can answer NOT_LEADER for a while: retry what is retryable for
-// a few seconds.
-Result<std::vector<kafka::TopicPartitionOffset>> end_offsets(kafka::Consumer& consumer,
-                                                             const std::string& topic) {
-  const auto give_up = Clock::now() + std::chrono::seconds(5);
+// Calls `query` until it succeeds, fails for good, or `give_up` passes. A topic created a moment
+// ago answers NOT_LEADER for a while; a stopped broker answers transport errors until it is back.
+template <typename Query>
+auto retry_until(Clock::time_point give_up, Query query) {
   while (true) {
-    auto ends = consumer.end_offsets(topic, kMetadataTimeout);
-    if (ends || !ends.error().retryable || Clock::now() >= give_up) return ends;
+    auto result = query();
+    if (result || !result.error().retryable || Clock::now() >= give_up) return result;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+}
+
+Result<std::vector<kafka::TopicPartitionOffset>> end_offsets(kafka::Consumer& consumer,
+                                                             const std::string& topic,
+                                                             Clock::time_point give_up) {
+  return retry_until(give_up, [&] { return consumer.end_offsets(topic, kMetadataTimeout); });
+}
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -30,10 +44,15 @@ Result<AckCheck> AckCheck::start(const kafka::ClientOptions& client, const std::
   options.client = client;
   auto consumer = kafka::RdKafkaConsumer::create(options);
   if (!consumer) return consumer.error();
-  auto ends = end_offsets(**consumer, topic);
+  auto ends = end_offsets(**consumer, topic, Clock::now() + std::chrono::seconds(5));
+  if (!ends && (ends.error().code == ErrorCode::kUnavailable ||
+                ends.error().code == ErrorCode::kTimeout)) {
+    // The broker is down (a spool measurement): remember when the load began instead.
+    return AckCheck(std::move(*consumer), topic, {}, wall_clock_ms() - kClockSkewMarginMs);
+  }
   if (!ends) return ends.error();
   if (ends->empty()) return Error::not_found("topic " + topic + " has no partitions");
-  return AckCheck(std::move(*consumer), topic, std::move(*ends));
+  return AckCheck(std::move(*consumer), topic, std::move(*ends), 0);
 }
 
 Result<AckCheckResult> AckCheck::verify(const std::vector<std::string>& acked,
@@ -50,7 +69,14 @@ Result<AckCheckResult> AckCheck::verify(const std::vector<std::string>& acked,
   // Where the topic ends now, after the load: with durable acks every acknowledged record is
   // below this, and so are the duplicates a retrying producer wrote. Read at least this far.
   // (Asked before assign(): once the consumer fetches, each such query waits behind a fetch.)
-  auto ends = end_offsets(*consumer_, topic_);
+  if (start_.empty()) {
+    auto from = retry_until(deadline, [&] {
+      return consumer_->offsets_for_time(topic_, since_ms_, kMetadataTimeout);
+    });
+    if (!from) return from.error();
+    start_ = std::move(*from);
+  }
+  auto ends = end_offsets(*consumer_, topic_, deadline);
   if (!ends) return ends.error();
   std::map<std::int32_t, std::int64_t> finish, position;  // position: next offset to read
   for (const auto& e : *ends) finish[e.partition] = e.offset;
