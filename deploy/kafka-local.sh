@@ -62,7 +62,8 @@ broker_pid() {
 run_java() {
   local dir=$1
   shift
-  exec java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # KAFKA_GC_OPTS holds several flags
+  exec java -Xms128m "-Xmx$HEAP" ${KAFKA_GC_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20} -Djava.awt.headless=true \
     "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$LIBS/*" "$@"
 }
 

@@ -36,6 +36,7 @@ struct Connection {
   std::string remote;
   RequestParser parser;
   std::string pending;      // bytes that arrived while a response was outstanding
+  int queued_writes = 0;    // handed to Pistache's write queue, not yet written
   bool awaiting = false;    // a request (or our own error answer) is waiting to be written
   bool closing = false;     // no further requests: close after the outstanding answer
   bool closed = false;      // Pistache reported the disconnection; fd may be reused
@@ -70,16 +71,50 @@ struct HttpServer::Impl {
 
   // ---- writing -------------------------------------------------------------------------------
 
-  // Writes `bytes`; when written, either closes the connection or resumes reading.
+  // Writes `bytes` through Pistache's queue; when written, either closes the connection or
+  // resumes reading.
   void write(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Peer>& peer,
              std::string bytes, bool close_after, bool ends_request) {
     const std::size_t size = bytes.size();
+    {
+      std::lock_guard lock(conn->mu);
+      ++conn->queued_writes;
+    }
     peer->send(Pistache::RawBuffer(std::move(bytes), size), MSG_NOSIGNAL)
         .then(
             [this, conn, peer, close_after, ends_request](ssize_t) {
               after_write(conn, peer, close_after, ends_request);
             },
-            [](std::exception_ptr) { /* the peer went away; Pistache cleans up */ });
+            [conn](std::exception_ptr) {
+              // The peer went away; Pistache cleans up.
+              std::lock_guard lock(conn->mu);
+              --conn->queued_writes;
+            });
+  }
+
+  // The fast path for an answer that keeps the connection open: straight into the socket from
+  // whichever thread has it (usually Kafka's delivery-report thread). Pistache's queue would
+  // cost an eventfd write, a reactor wake-up and a second thread hop per response, which at
+  // tens of thousands of requests a second is a large share of the CPU. Taken only when
+  // nothing is queued for this connection (bytes stay in order), no pipelined bytes wait to be
+  // parsed (that happens on the reactor thread) and the connection is plain TCP (TLS records
+  // are written by Pistache's SSL layer). The caller holds conn.mu with `closed` false, so the
+  // fd is still this connection's: Pistache closes it only after reporting the disconnection.
+  // True when the whole answer was written and the connection waits for its next request; on
+  // a partial write `bytes` keeps the rest for the queued path.
+  bool write_now_locked(Connection& conn, std::string& bytes) {
+    if (options.tls_cert || conn.queued_writes > 0 || !conn.pending.empty()) return false;
+    const ssize_t n = ::send(conn.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0) return false;  // EAGAIN, or an error Pistache's path will report
+    if (static_cast<std::size_t>(n) < bytes.size()) {
+      bytes.erase(0, static_cast<std::size_t>(n));
+      return false;
+    }
+    conn.awaiting = false;
+    awaiting.fetch_sub(1);
+    conn.parser.reset();
+    conn.last_activity = SteadyClock::now();
+    return true;
   }
 
   // Runs on the connection's reactor thread once a response is in the kernel's buffer.
@@ -88,6 +123,7 @@ struct HttpServer::Impl {
     std::string more;
     {
       std::lock_guard lock(conn->mu);
+      --conn->queued_writes;
       if (conn->closed) return;
       if (ends_request) {
         conn->awaiting = false;
@@ -119,7 +155,8 @@ struct HttpServer::Impl {
         awaiting.fetch_sub(1);  // the client left; nothing to write to
         return;
       }
-      bool head_request;
+      std::string bytes;
+      bool close;
       {
         std::lock_guard lock(c->mu);
         if (c->closed) {
@@ -127,11 +164,12 @@ struct HttpServer::Impl {
           awaiting.fetch_sub(1);
           return;
         }
-        response.close = response.close || c->closing || !c->keep_alive || draining.load();
-        head_request = c->head_request;
+        close = response.close || c->closing || !c->keep_alive || draining.load();
+        response.close = close;
+        bytes = serialize(response, c->head_request);
+        if (!close && write_now_locked(*c, bytes)) return;
       }
-      bool close = response.close;
-      write(c, p, serialize(response, head_request), close, true);
+      write(c, p, std::move(bytes), close, true);
     };
   }
 
