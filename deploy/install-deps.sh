@@ -10,6 +10,8 @@ PACKAGES=(
   libcurl4-openssl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
   # tests and local run: the broker's readiness probe, load tools, real git and SMTP
   kcat wrk git python3 python3-aiosmtpd curl openssl procps iproute2
+  # docker-compose.yml checks without a Docker engine: docker-compose config, promtool
+  docker-compose prometheus python3-yaml
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
