@@ -148,6 +148,24 @@ void Spool::confirm(std::uint64_t seq) {
   auto index = static_cast<std::size_t>(seq - entries_.front().seq);
   if (index >= entries_.size()) return;
   entries_[index].confirmed = true;
+  confirm_prefix();
+}
+
+void Spool::confirm_prefix() {
+  if (entries_.empty()) return;
+  const std::uint64_t front_segment = entries_.front().ref.segment;
+  std::size_t dropped = 0;
+  while (!entries_.empty() && entries_.front().confirmed && dropped < handed_out_) {
+    entries_.pop_front();
+    ++dropped;
+  }
+  handed_out_ -= dropped;
+  // Most confirmations leave the oldest unconfirmed record in the same segment: no file can
+  // go, so log_mu_ is not taken. That matters because the writer holds log_mu_ across its
+  // fdatasync, and we hold mu_, which every new request needs to enqueue.
+  if (dropped == 0 || (!entries_.empty() && entries_.front().ref.segment == front_segment)) {
+    return;
+  }
   drop_confirmed_prefix();
 }
 

@@ -78,6 +78,11 @@ class Spool {
 
   Spool(const SpoolOptions& options, const Clock& clock);
   void writer_loop();
+  // Pops confirmed records off the front; calls drop_confirmed_prefix() only when a segment
+  // may have become deletable.
+  void confirm_prefix();
+  // Pops confirmed records off the front and deletes the segments before the first
+  // unconfirmed one (rolling the active segment when everything is confirmed). Takes log_mu_.
   void drop_confirmed_prefix();
 
   SpoolOptions options_;
