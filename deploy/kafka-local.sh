@@ -12,6 +12,9 @@
 #   kafka-local.sh stop --dir DIR
 #       Stops exactly the broker started with that DIR (pid file + command-line check).
 #   kafka-local.sh status --dir DIR
+#
+# Tuning for benchmarks (defaults are Kafka's): KAFKA_HEAP (512m), KAFKA_GC_OPTS (G1 with a
+# 20 ms pause goal), KAFKA_NETWORK_THREADS (3), KAFKA_IO_THREADS (8).
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
