@@ -106,15 +106,16 @@ void Spool::writer_loop() {
         lock.unlock();
       }
     }
+    lock.lock();
+    writing_ = false;
+    // Out of room for what arrives: say so (readiness) until draining frees some. Set before
+    // the refusals are answered, so nobody sees a 503 while readiness still says ready.
+    if (!refused.empty()) out_of_room_ = true;
+    lock.unlock();
     for (auto* q : refused) {
       q->done(Error{ErrorCode::kResourceExhausted,
                     fmt::format("spool full ({} bytes of {})", on_disk, options_.max_bytes), true});
     }
-    lock.lock();
-    writing_ = false;
-    // Out of room for what arrives: say so (readiness) until draining frees some.
-    if (!refused.empty()) out_of_room_ = true;
-    lock.unlock();
     for (auto* q : accepted) q->done(refs ? Status() : Status(refs.error()));
     lock.lock();
   }
