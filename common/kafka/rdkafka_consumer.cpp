@@ -232,22 +232,24 @@ Result<std::vector<std::int32_t>> RdKafkaConsumer::partitions_of(
 
 Result<std::vector<TopicPartitionOffset>> RdKafkaConsumer::offsets_for_time(
     const std::string& topic, std::int64_t timestamp_ms, std::chrono::milliseconds timeout) {
-  auto parts = partitions_of(topic, timeout);
-  if (!parts) return parts.error();
+  // The ends are read before the lookup: a partition with no record at or after the time then
+  // starts where it ended before the lookup, so records written in between (all newer than
+  // the time) are not skipped, as they would be with an end read afterwards.
+  auto ends = end_offsets(topic, timeout);
+  if (!ends) return ends.error();
   std::vector<TopicPartitionOffset> query;
-  for (auto p : *parts) query.push_back({topic, p, timestamp_ms});
+  for (const auto& e : *ends) query.push_back({topic, e.partition, timestamp_ms});
   auto list = detail::to_list(query);
   if (auto err = rd_kafka_offsets_for_times(impl_->rk.get(), list.get(),
                                             static_cast<int>(timeout.count()))) {
     return detail::map_error(err, fmt::format("offsets for time on {}", topic));
   }
   auto out = detail::from_list(list.get());
-  // -1 means "no record at or after that time": start at the end of that partition.
+  // -1 means "no record at or after that time" (when asked): start at that earlier end.
   for (auto& tpo : out) {
-    if (tpo.offset < 0) {
-      auto end = end_offset(tpo.partition, topic, timeout);
-      if (!end) return end.error();
-      tpo.offset = *end;
+    if (tpo.offset >= 0) continue;
+    for (const auto& e : *ends) {
+      if (e.partition == tpo.partition) tpo.offset = e.offset;
     }
   }
   return out;
