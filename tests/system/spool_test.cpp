@@ -349,6 +349,17 @@ std::optional<double> json_number(const std::string& json, const std::string& fi
   return std::stod(json.substr(at + key.size()));
 }
 
+// The environment `ingestctl bench` needs to sign for and post to `ingestd` on `kafka`.
+std::map<std::string, std::string> bench_env(const PrivateKafka& kafka, const IngestdProcess& ingestd) {
+  return {
+      {"KAFKA_BROKERS", kafka.brokers()},
+      {"TOPIC_PREFIX", kafka.prefix()},
+      {"GITHUB_WEBHOOK_SECRET", kGithubSecret},
+      {"INGEST_LISTEN", "127.0.0.1:" + std::to_string(ingestd.port())},
+      {"INGEST_CONFIG", ""},
+  };
+}
+
 // The bench's summary says: every request answered 200, none failed, every id found in Kafka.
 void expect_all_acknowledged_and_found(const std::string& out) {
   const std::string json = bench_json(out);
@@ -372,13 +383,7 @@ TEST(SpoolSystem, BenchLoadThroughAThirtySecondOutageHasNoFailuresAndNothingMiss
   PrivateKafka kafka;
   TempDir dir;
   auto ingestd = start_spooling_ingestd(kafka, dir.path() + "/spool");
-  std::map<std::string, std::string> env = {
-      {"KAFKA_BROKERS", kafka.brokers()},
-      {"TOPIC_PREFIX", kafka.prefix()},
-      {"GITHUB_WEBHOOK_SECRET", kGithubSecret},
-      {"INGEST_LISTEN", "127.0.0.1:" + std::to_string(ingestd->port())},
-      {"INGEST_CONFIG", ""},
-  };
+  const auto env = bench_env(kafka, *ingestd);
   BackgroundProcess bench({kIngestctl, "bench", "--source", "github", "--concurrency", "16",
                            "--duration", "50s", "--body-bytes", "1024"},
                           env, dir.path() + "/bench.log");
@@ -421,13 +426,7 @@ TEST(SpoolSystem, BenchStartedWhileKafkaIsDownChecksEveryIdOnceTheBrokerIsBack) 
   TempDir dir;
   auto ingestd = start_spooling_ingestd(kafka, dir.path() + "/spool");
   kafka.broker().stop();
-  std::map<std::string, std::string> env = {
-      {"KAFKA_BROKERS", kafka.brokers()},
-      {"TOPIC_PREFIX", kafka.prefix()},
-      {"GITHUB_WEBHOOK_SECRET", kGithubSecret},
-      {"INGEST_LISTEN", "127.0.0.1:" + std::to_string(ingestd->port())},
-      {"INGEST_CONFIG", ""},
-  };
+  const auto env = bench_env(kafka, *ingestd);
   BackgroundProcess bench({kIngestctl, "bench", "--source", "github", "--concurrency", "16",
                            "--duration", "4s", "--body-bytes", "1024", "--ack-check-timeout",
                            "120s"},
