@@ -244,6 +244,15 @@ Result<std::vector<TopicPartitionOffset>> RdKafkaConsumer::offsets_for_time(
                                             static_cast<int>(timeout.count()))) {
     return detail::map_error(err, fmt::format("offsets for time on {}", topic));
   }
+  // A partition can fail on its own (e.g. LEADER_NOT_AVAILABLE while a broker restarts); its
+  // offset is then not an answer, and taking the end for it would skip records.
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      return detail::map_error(list->elems[i].err,
+                               fmt::format("offsets for time on {}/{}", topic,
+                                           list->elems[i].partition));
+    }
+  }
   auto out = detail::from_list(list.get());
   // -1 means "no record at or after that time" (when asked): start at that earlier end.
   for (auto& tpo : out) {

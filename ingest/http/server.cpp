@@ -71,6 +71,14 @@ struct HttpServer::Impl {
 
   // ---- writing -------------------------------------------------------------------------------
 
+  // The connection's outstanding answer is done with: written, or the client is gone. Counted
+  // once, whichever comes first (drain waits for `awaiting` to reach 0). Caller holds conn.mu.
+  void answered_locked(Connection& conn) {
+    if (!conn.awaiting) return;
+    conn.awaiting = false;
+    awaiting.fetch_sub(1);
+  }
+
   // Writes `bytes` through Pistache's queue; when written, either closes the connection or
   // resumes reading.
   void write(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Peer>& peer,
@@ -110,8 +118,7 @@ struct HttpServer::Impl {
       bytes.erase(0, static_cast<std::size_t>(n));
       return false;
     }
-    conn.awaiting = false;
-    awaiting.fetch_sub(1);
+    answered_locked(conn);
     conn.parser.reset();
     conn.last_activity = SteadyClock::now();
     return true;
@@ -125,10 +132,7 @@ struct HttpServer::Impl {
       std::lock_guard lock(conn->mu);
       --conn->queued_writes;
       if (conn->closed) return;
-      if (ends_request) {
-        conn->awaiting = false;
-        awaiting.fetch_sub(1);
-      }
+      if (ends_request) answered_locked(*conn);
       if (close_after) {
         conn->closing = true;
         // The response is written: a full close tells the client we are done (and a
@@ -151,8 +155,10 @@ struct HttpServer::Impl {
     return [this, weak_conn, weak_peer](Response response) {
       auto c = weak_conn.lock();
       auto p = weak_peer.lock();
-      if (!c || !p) {
-        awaiting.fetch_sub(1);  // the client left; nothing to write to
+      if (!c) return;  // the client left and onDisconnection counted the answer
+      if (!p) {
+        std::lock_guard lock(c->mu);
+        answered_locked(*c);  // the client left; nothing to write to
         return;
       }
       std::string bytes;
@@ -160,8 +166,7 @@ struct HttpServer::Impl {
       {
         std::lock_guard lock(c->mu);
         if (c->closed) {
-          c->awaiting = false;
-          awaiting.fetch_sub(1);
+          answered_locked(*c);
           return;
         }
         close = response.close || c->closing || !c->keep_alive || draining.load();
@@ -353,6 +358,9 @@ class ConnectionHandler final : public Pistache::Tcp::Handler {
     {
       std::lock_guard lock(conn->mu);
       conn->closed = true;
+      // An answer still outstanding will never be written (Pistache may also drop a queued
+      // write on a reset connection without calling back): stop waiting for it.
+      impl_->answered_locked(*conn);
     }
     std::lock_guard lock(impl_->registry_mu);
     impl_->connections.erase(conn.get());

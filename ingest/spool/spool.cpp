@@ -74,6 +74,7 @@ void Spool::writer_loop() {
       queue_.pop_front();
     }
     const std::uint64_t on_disk = bytes_on_disk_.load();
+    const std::uint64_t deletions_before = deletions_;
     lock.unlock();
 
     std::string blob;
@@ -110,7 +111,8 @@ void Spool::writer_loop() {
     writing_ = false;
     // Out of room for what arrives: say so (readiness) until draining frees some. Set before
     // the refusals are answered, so nobody sees a 503 while readiness still says ready.
-    if (!refused.empty()) out_of_room_ = true;
+    // Not when segments were deleted meanwhile: the refusal used the older, larger size.
+    if (!refused.empty() && deletions_ == deletions_before) out_of_room_ = true;
     lock.unlock();
     for (auto* q : refused) {
       q->done(Error{ErrorCode::kResourceExhausted,
@@ -153,18 +155,16 @@ void Spool::confirm(std::uint64_t seq) {
 }
 
 void Spool::confirm_prefix() {
-  if (entries_.empty()) return;
-  const std::uint64_t front_segment = entries_.front().ref.segment;
   std::size_t dropped = 0;
   while (!entries_.empty() && entries_.front().confirmed && dropped < handed_out_) {
     entries_.pop_front();
     ++dropped;
   }
   handed_out_ -= dropped;
-  // Most confirmations leave the oldest unconfirmed record in the same segment: no file can
-  // go, so log_mu_ is not taken. That matters because the writer holds log_mu_ across its
+  // Most confirmations leave the oldest unconfirmed record in the oldest segment file: no file
+  // can go, so log_mu_ is not taken. That matters because the writer holds log_mu_ across its
   // fdatasync, and we hold mu_, which every new request needs to enqueue.
-  if (dropped == 0 || (!entries_.empty() && entries_.front().ref.segment == front_segment)) {
+  if (dropped == 0 || (!entries_.empty() && entries_.front().ref.segment == oldest_segment_)) {
     return;
   }
   drop_confirmed_prefix();
@@ -191,7 +191,12 @@ void Spool::drop_confirmed_prefix() {
     if (id < keep_from && id != log_.active_segment()) (void)log_.remove(id);
   }
   bytes_on_disk_ = log_.bytes_on_disk();
-  if (bytes_on_disk_.load() < before) out_of_room_ = false;
+  if (bytes_on_disk_.load() < before) {
+    out_of_room_ = false;
+    ++deletions_;
+  }
+  auto left = log_.segments();
+  oldest_segment_ = left.empty() ? log_.active_segment() : left.front();
 }
 
 void Spool::rewind() {

@@ -102,6 +102,8 @@ class Spool {
   std::uint64_t next_seq_ = 1;
   bool writing_ = false;  // the writer holds records written but not yet in entries_
   bool out_of_room_ = false;  // a record was refused for room; cleared when a segment goes
+  std::uint64_t oldest_segment_ = 0;  // the oldest segment file left by the last deletion pass
+  std::uint64_t deletions_ = 0;       // deletion passes that freed bytes (writer snapshots it)
   bool stop_ = false;
   std::thread writer_;
 };
