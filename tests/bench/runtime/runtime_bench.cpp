@@ -66,7 +66,20 @@ std::string fresh_topic(kafka::ClientOptions client, const std::string& prefix, 
   return name;
 }
 
-int throughput(const std::string& brokers, int records, int members, int value_bytes) {
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+int throughput(const std::string& brokers, int records, int members, int value_bytes,
+               std::chrono::seconds timeout) {
   // One registry per member, as separate processes would have.
   std::vector<std::unique_ptr<metrics::Registry>> registries;
   kafka::ClientOptions client;
@@ -78,11 +91,28 @@ int throughput(const std::string& brokers, int records, int members, int value_b
     po.linger_ms = 5;
     auto publisher = kafka::RdKafkaPublisher::create(po);
     std::string value(static_cast<std::size_t>(value_bytes), 'v');
+    std::atomic<int> failed{0};
+    std::string first_error;
+    std::mutex error_mu;
     for (int i = 0; i < records; ++i) {
       (*publisher)->publish({topic, "k" + std::to_string(i % 1000), {{"event-id", std::to_string(i)}}, value},
-                            [](Result<kafka::Delivery>) {});
+                            [&](Result<kafka::Delivery> r) {
+                              if (r) return;
+                              std::lock_guard lock(error_mu);
+                              if (failed++ == 0) first_error = r.error().message;
+                            });
+      // librdkafka queues at most 100,000 messages locally (queue.buffering.max.messages);
+      // past that it refuses with _QUEUE_FULL. Let it catch up in steps below that bound.
+      if ((i + 1) % 50000 == 0) {
+        if (auto s = (*publisher)->flush(120s); !s) throw std::runtime_error(s.error().message);
+      }
     }
     if (auto s = (*publisher)->flush(120s); !s) throw std::runtime_error(s.error().message);
+    // Every record must be in the topic, or the count below can never be reached.
+    if (failed > 0) {
+      throw std::runtime_error(fmt::format("{} of {} records were not written: {}", failed.load(),
+                                           records, first_error));
+    }
   }
   SystemClock clock;
   kafka::PublisherOptions po;
@@ -116,10 +146,26 @@ int throughput(const std::string& brokers, int records, int members, int value_b
     for (auto& h : handlers) n += h->count;
     return n;
   };
-  while (total() < records) std::this_thread::sleep_for(1ms);
+  // A benchmark must end: past the deadline, say where the records are and fail.
+  const auto deadline = start + timeout;
+  while (total() < records && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
   auto took = std::chrono::duration<double>(Clock::now() - start).count();
   stop = true;
   for (auto& t : threads) t.join();
+  if (total() < records) {
+    std::cerr << fmt::format("runtime_bench: only {} of {} records handled after {:.0f} s\n",
+                             total(), records, took);
+    for (int m = 0; m < members; ++m) {
+      std::string lag;
+      for (const auto& line : split_lines(registries[m]->render())) {
+        if (line.rfind("worker_consumer_lag", 0) == 0 || line.rfind("worker_records", 0) == 0) {
+          lag += "    " + line + "\n";
+        }
+      }
+      std::cerr << fmt::format("  member {} handled {}\n{}", m, handlers[m]->count.load(), lag);
+    }
+    return 1;
+  }
   std::cout << fmt::format(
       "runtime throughput: {} records of {} B, {} member(s): {:.2f} s, {:.0f} records/s "
       "(from group join to the last record handled)\n",
@@ -260,6 +306,8 @@ int main(int argc, char** argv) {
   tp->add_option("--records", records);
   tp->add_option("--members", members);
   tp->add_option("--value-bytes", value_bytes);
+  int timeout_s = 300;
+  tp->add_option("--timeout", timeout_s, "Fail (exit 1, with per-member counts) after this many seconds");
   auto* lat = app.add_subcommand("latency", "ingestd 200 → handler latency");
   std::string url = "http://127.0.0.1:8080", secret, topic = "webhooks.github";
   int requests = 500;
@@ -270,7 +318,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   wi::log::setup({std::getenv("LOG_LEVEL") ? std::getenv("LOG_LEVEL") : "warn", "text"}, {});
   try {
-    if (tp->parsed()) return throughput(brokers, records, members, value_bytes);
+    if (tp->parsed()) return throughput(brokers, records, members, value_bytes, std::chrono::seconds(timeout_s));
     return latency(brokers, url, secret, topic, requests);
   } catch (const std::exception& e) {
     std::cerr << "runtime_bench: " << e.what() << "\n";
