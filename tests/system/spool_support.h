@@ -26,6 +26,7 @@
 #include "common/kafka/rdkafka_consumer.h"
 #include "common/kafka/record.h"
 #include "tests/support/local_broker.h"
+#include "tests/support/spool_files.h"
 #include "tests/system/ingestd_fixture.h"
 
 namespace wi::testing::spool_support {
@@ -247,24 +248,6 @@ class Senders {
   std::vector<std::thread> threads_;
 };
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-inline void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-inline std::vector<std::string> segment_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".spool") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // Where each frame of a spool file starts and how long it is ("WISP" | u32 length | u32 CRC
 // | payload, little-endian), walking an undamaged file.

@@ -14,8 +14,13 @@
 #include <vector>
 
 #include "common/kafka/record.h"
+#include "tests/support/spool_files.h"
 
 namespace wi::spool::testing {
+
+using wi::testing::read_file;
+using wi::testing::segment_files;
+using wi::testing::write_file;
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
 class ScratchDir {
@@ -73,25 +78,6 @@ inline const std::string* event_id(const kafka::OutgoingRecord& r) {
   return kafka::find_header(r.headers, "event-id");
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-inline void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// The spool's segment files in `dir`, in name (= id) order.
-inline std::vector<std::string> segment_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".spool") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 inline std::uint64_t total_bytes(const std::vector<std::string>& files) {
   std::uint64_t n = 0;
