@@ -28,7 +28,7 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Cl
     // roll, or only damage, already counted): without this they would pile up, one per
     // restart, since only a confirm() deletes segments.
     std::lock_guard lock(spool->mu_);
-    spool->drop_confirmed_prefix();
+    spool->delete_confirmed_segments();
   }
   spool->bytes_on_disk_ = spool->log_.bytes_on_disk();
   spool->writer_ = std::thread([s = spool.get()] { s->writer_loop(); });
@@ -167,16 +167,10 @@ void Spool::confirm_prefix() {
   if (dropped == 0 || (!entries_.empty() && entries_.front().ref.segment == oldest_segment_)) {
     return;
   }
-  drop_confirmed_prefix();
+  delete_confirmed_segments();
 }
 
-void Spool::drop_confirmed_prefix() {
-  std::size_t dropped = 0;
-  while (!entries_.empty() && entries_.front().confirmed && dropped < handed_out_) {
-    entries_.pop_front();
-    ++dropped;
-  }
-  handed_out_ -= dropped;
+void Spool::delete_confirmed_segments() {
   // A segment older than the oldest unconfirmed record is entirely in Kafka.
   std::lock_guard log_lock(log_mu_);
   // Fully drained: leave the active segment too, so no drained record is replayed after a

@@ -78,12 +78,12 @@ class Spool {
 
   Spool(const SpoolOptions& options, const Clock& clock);
   void writer_loop();
-  // Pops confirmed records off the front; calls drop_confirmed_prefix() only when a segment
-  // may have become deletable.
+  // Pops confirmed records off the front; calls delete_confirmed_segments() only when a
+  // segment may have become deletable.
   void confirm_prefix();
-  // Pops confirmed records off the front and deletes the segments before the first
-  // unconfirmed one (rolling the active segment when everything is confirmed). Takes log_mu_.
-  void drop_confirmed_prefix();
+  // Deletes the segments before the first unconfirmed record (rolling the active segment when
+  // everything is confirmed). Takes log_mu_.
+  void delete_confirmed_segments();
 
   SpoolOptions options_;
   const Clock& clock_;
