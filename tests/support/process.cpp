@@ -168,11 +168,4 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-TempDir::TempDir() {
-  char dir_template[] = "/tmp/wi-test-XXXXXX";
-  path_ = mkdtemp(dir_template);
-}
-
-TempDir::~TempDir() { std::filesystem::remove_all(path_); }
-
 }  // namespace wi::testing

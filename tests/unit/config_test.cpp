@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace wi::config {
 namespace {
 
@@ -26,33 +28,7 @@ using Vars = std::map<std::string, std::string>;
   return ::testing::AssertionFailure() << "'" << text << "' contains '" << part << "'";
 }
 
-// A unique directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "config_test.XXXXXX").string();
-    char* made = mkdtemp(templ.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& content) const {
-    auto p = path_ / name;
-    std::ofstream out(p, std::ios::binary);
-    out << content;
-    return p.string();
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using wi::testing::TempDir;
 
 Loader yaml(std::string_view text, std::map<std::string, std::string> env = {}) {
   return Loader::from_yaml_text(text, Environment(std::move(env)));

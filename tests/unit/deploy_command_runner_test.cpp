@@ -13,24 +13,14 @@
 #include <thread>
 
 #include "workers/deploy/command_runner.h"
+#include "tests/support/temp_dir.h"
 
 namespace wi::deploy {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    char dir_template[] = "/tmp/wi-deploy-runner-XXXXXX";
-    path_ = ::mkdtemp(dir_template);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using wi::testing::TempDir;
 
 bool alive(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

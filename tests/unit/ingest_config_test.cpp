@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/codec.h"
+#include "tests/support/temp_dir.h"
 
 namespace wi::ingest {
 namespace {
@@ -79,32 +80,7 @@ std::vector<std::string> revealed(const std::vector<Secret>& secrets) {
   return out;
 }
 
-// A unique directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "ingest_config_test.XXXXXX").string();
-    char* made = mkdtemp(templ.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& content) const {
-    auto p = path_ / name;
-    std::ofstream out(p, std::ios::binary);
-    out << content;
-    return p.string();
-  }
-
- private:
-  fs::path path_;
-};
+using wi::testing::TempDir;
 
 // ---- defaults ---------------------------------------------------------------------------------
 
