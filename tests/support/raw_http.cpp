@@ -135,4 +135,13 @@ std::optional<HttpResponse> http_request(std::uint16_t port, const std::string& 
   return conn.read_response();
 }
 
+std::string metrics_text(std::uint16_t port) {
+  try {
+    auto r = http_request(port, "GET", "/metrics");
+    return r && r->status == 200 ? r->body : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 }  // namespace wi::testing

@@ -59,4 +59,8 @@ std::optional<HttpResponse> http_request(std::uint16_t port, const std::string& 
                                          const std::vector<std::string>& headers = {},
                                          const std::string& body = "");
 
+// The body of GET /metrics on 127.0.0.1:port; "" when unreachable or not answered 200 (a
+// process still starting or already gone).
+std::string metrics_text(std::uint16_t port);
+
 }  // namespace wi::testing

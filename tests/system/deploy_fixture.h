@@ -380,14 +380,7 @@ class DeployWorkerProcess {
 
   BackgroundProcess& process() { return *process_; }
   std::string log() const { return process_->log(); }
-  std::string metrics() {
-    try {
-      auto r = http_request(metrics_port_, "GET", "/metrics");
-      return r ? r->body : "";
-    } catch (const std::exception&) {
-      return "";
-    }
-  }
+  std::string metrics() const { return metrics_text(metrics_port_); }
   // SIGTERM, then the exit code (or -1 when it did not exit in time).
   int stop() {
     process_->signal(SIGTERM);

@@ -87,14 +87,7 @@ inline void kill_hard(IngestdProcess& ingestd) {
 
 // One unlabelled sample from /metrics, nullopt when unreachable or absent.
 inline std::optional<double> metric(std::uint16_t port, const std::string& name) {
-  std::optional<HttpResponse> r;
-  try {
-    r = http_request(port, "GET", "/metrics");
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  if (!r || r->status != 200) return std::nullopt;
-  std::istringstream in(r->body);
+  std::istringstream in(metrics_text(port));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));

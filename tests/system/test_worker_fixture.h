@@ -64,14 +64,7 @@ class TestWorker {
 
   BackgroundProcess& process() { return *process_; }
   std::string log() const { return process_->log(); }
-  std::string metrics() {
-    try {
-      auto r = http_request(metrics_port_, "GET", "/metrics");
-      return r ? r->body : "";
-    } catch (const std::exception&) {
-      return "";
-    }
-  }
+  std::string metrics() const { return metrics_text(metrics_port_); }
 
  private:
   std::uint16_t metrics_port_;
