@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -64,18 +65,6 @@ std::string fresh_topic(kafka::ClientOptions client, const std::string& prefix, 
   auto r = (*admin)->create_topics({{name, partitions, 1, {}}, {name + ".dlq", partitions, 1, {}}}, 30s);
   if (!r) throw std::runtime_error(r.error().message);
   return name;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    auto end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
 }
 
 int throughput(const std::string& brokers, int records, int members, int value_bytes,
@@ -157,7 +146,8 @@ int throughput(const std::string& brokers, int records, int members, int value_b
                              total(), records, took);
     for (int m = 0; m < members; ++m) {
       std::string lag;
-      for (const auto& line : split_lines(registries[m]->render())) {
+      std::istringstream metrics(registries[m]->render());
+      for (std::string line; std::getline(metrics, line);) {
         if (line.rfind("worker_consumer_lag", 0) == 0 || line.rfind("worker_records", 0) == 0) {
           lag += "    " + line + "\n";
         }
