@@ -48,7 +48,7 @@ source "$ROOT/deploy/demo/demo.env"
 set +a
 
 step "topics"
-"$BUILD_DIR/ingest/ingestctl" topics create
+"$BUILD_DIR/ctl/ingestctl" topics create
 
 step "services"
 started=()
@@ -66,10 +66,10 @@ cat <<EOF
 
 webhook-ingest is running.
   Kafka:    $KAFKA_BROKERS   (data in $RUN_DIR/kafka)
-  Watch:    KAFKA_BROKERS=$KAFKA_BROKERS $BUILD_DIR/ingest/ingestctl tail webhooks.github
+  Watch:    KAFKA_BROKERS=$KAFKA_BROKERS $BUILD_DIR/ctl/ingestctl tail webhooks.github
 EOF
 if [[ " ${started[*]} " == *" ingestd "* ]]; then
-  echo "  Send:     GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET $BUILD_DIR/ingest/ingestctl send github --file $ROOT/deploy/demo/github-push.json --event push"
+  echo "  Send:     GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET $BUILD_DIR/ctl/ingestctl send github --file $ROOT/deploy/demo/github-push.json --event push"
 fi
 echo "  Stop:     Ctrl-C"
 # Wait until interrupted, or until a service dies (then say which and stop the rest).

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 
 namespace wi::ingest {
 

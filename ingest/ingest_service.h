@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "ingest/event_sink.h"
-#include "ingest/http/handler.h"
+#include "common/http/handler.h"
 #include "ingest/ingest_config.h"
 #include "ingest/rate_limiter.h"
 

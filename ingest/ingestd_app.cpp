@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/metrics.h"
-#include "ingest/http/server.h"
+#include "common/http/server.h"
 #include "ingest/ingest_service.h"
 #include "ingest/spool/spooling_sink.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 #include "ingest/sources/json_fields.h"
 #include "ingest/sources/source.h"
 

@@ -10,7 +10,7 @@
 
 #include "common/crypto.h"
 #include "common/secret.h"
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 #include "ingest/sources/source.h"
 
 namespace wi::ingest {

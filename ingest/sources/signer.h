@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 #include "ingest/sources/source.h"
 
 namespace wi::ingest {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/kinds.h"
 

@@ -13,7 +13,7 @@
 #include "common/crypto.h"
 #include "common/result.h"
 #include "common/secret.h"
-#include "ingest/http/headers.h"
+#include "common/http/headers.h"
 
 namespace wi::ingest {
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "ingest/http/request_parser.h"
+#include "common/http/request_parser.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Cost of framing requests with our own parser (ingest/http/request_parser.h), which replaced
+// Cost of framing requests with our own parser (common/http/request_parser.h), which replaced
 // Pistache's quadratic one. No main(): linked with benchmark_main.
 
 #include <benchmark/benchmark.h>
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ingest/http/request_parser.h"
+#include "common/http/request_parser.h"
 
 namespace wi::http {
 namespace {

@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${1:-$ROOT/build}
 INGESTD=$BUILD_DIR/ingest/ingestd
-INGESTCTL=$BUILD_DIR/ingest/ingestctl
+INGESTCTL=$BUILD_DIR/ctl/ingestctl
 DURATION=${SPOOL_BENCH_DURATION:-20s}
 DRAIN_RECORDS=${SPOOL_DRAIN_RECORDS:-100000}
 WORK=$(mktemp -d /tmp/spool-bench.XXXXXX)

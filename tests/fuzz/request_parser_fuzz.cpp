@@ -3,8 +3,8 @@
 // state and error, and the same consumed count; and the parser's own bounds must hold.
 // Not built by CMake yet. Build and run by hand:
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/request_parser_fuzz.cpp ingest/http/request_parser.cpp \
-//     ingest/http/headers.cpp -o /tmp/request_parser_fuzz
+//     tests/fuzz/request_parser_fuzz.cpp common/http/request_parser.cpp \
+//     common/http/headers.cpp -o /tmp/request_parser_fuzz
 //   /tmp/request_parser_fuzz -max_len=4096 -max_total_time=300 corpus/
 
 #include <cstddef>
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/http/request_parser.h"
+#include "common/http/request_parser.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/http/server.h"
+#include "common/http/server.h"
 #include "tests/support/raw_http.h"
 
 namespace wi::testing {

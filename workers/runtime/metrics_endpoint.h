@@ -5,7 +5,7 @@
 #include <atomic>
 
 #include "common/metrics.h"
-#include "ingest/http/handler.h"
+#include "common/http/handler.h"
 
 namespace wi::worker {
 

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/metrics.h"
-#include "ingest/http/server.h"
+#include "common/http/server.h"
 #include "workers/runtime/metrics_endpoint.h"
 #include "workers/runtime/worker_runtime.h"
 

@@ -1,0 +1,61 @@
+#pragma once
+// HttpServer: HTTP/1.1 over Pistache's TCP reactor (listener, worker threads, TLS), with our
+// own framing (RequestParser) in place of Pistache's HTTP parser, whose defects STACK.md
+// lists: a linear-time, size-limited head; 413 from Content-Length before the body, or as
+// soon as a chunked body passes the limit, answered once and then the connection closed;
+// Expect: 100-continue answered; keep-alive by default and Connection: close / HTTP/1.0
+// honoured by closing; pipelined requests answered in order, one at a time; header, body and
+// idle timeouts. This file and server.cpp are the only code that includes Pistache.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "common/http/handler.h"
+
+namespace wi::http {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0: any free port (see HttpServer::port())
+  int threads = 2;
+  std::size_t max_head_bytes = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{60000};
+  std::chrono::milliseconds idle_timeout{60000};
+  // Bytes a client may send ahead (pipelining) while its previous request is being answered;
+  // beyond that the connection is closed after the current answer.
+  std::size_t max_pipelined_bytes = 64 * 1024;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, RequestHandler& handler);
+  ~HttpServer();  // stops if still running
+
+  // Binds and starts serving on background threads. Errors: the address cannot be bound,
+  // TLS files cannot be loaded.
+  Status start();
+  std::uint16_t port() const;
+
+  // Graceful drain, step one: idle keep-alive connections are closed and every further
+  // response carries Connection: close. (The handler refuses new requests itself.)
+  void begin_drain();
+  // Open connections and requests handed to the handler and not yet answered.
+  std::size_t open_connections() const;
+  std::size_t awaiting_responses() const;
+  // Stops listening and serving at once; call after draining.
+  void stop();
+
+  struct Impl;  // implementation detail (server.cpp)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wi::http
