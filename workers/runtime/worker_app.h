@@ -30,7 +30,8 @@ struct WorkerDescription {
   std::string config_section;  // the kind's own YAML section (validated by build())
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
-  // handler. `publisher` (acks=all) may be kept for result records.
+  // handler. `publisher` (acks=all) may be kept for result records; it takes records only
+  // after build() returned (the Kafka producer is created once logging is set up).
   std::function<WorkerParts(config::Loader& loader, const WorkerConfig& config,
                             kafka::Publisher& publisher)>
       build;
