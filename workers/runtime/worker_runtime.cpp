@@ -114,6 +114,7 @@ void WorkerRuntime::update_state_keys() {
 // ---- the loop -----------------------------------------------------------------------------------
 
 void WorkerRuntime::run(const std::atomic<bool>& stop) {
+  last_commit_ = clock_.steady_now();  // "a second of work" counts from here, not from 0
   while (!stop) {
     resume_due_partitions();
     handle_batch(poll_batch(), stop);
