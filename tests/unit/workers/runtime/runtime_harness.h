@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@
 #include "tests/fakes/fake_consumer.h"
 #include "tests/fakes/fake_publisher.h"
 #include "workers/runtime/worker_runtime.h"
+
+namespace wi::kafka {
+// Readable gtest failure messages: in/0@2 rather than the bytes of the struct.
+inline void PrintTo(const TopicPartitionOffset& o, std::ostream* os) {
+  *os << o.topic << "/" << o.partition << "@" << o.offset;
+}
+}  // namespace wi::kafka
 
 namespace wi::worker::testing {
 

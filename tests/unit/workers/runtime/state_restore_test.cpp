@@ -54,6 +54,7 @@ TEST(WorkerRuntimeRestore, StateWritesGoToTheChangelogPartitionOfTheRecord) {
   h.changelog.push_back(change(1, "seed", "1"));
   h.consumer->append(kTopic, 1, "count");
   h.handler.before = [&](const kafka::ConsumedRecord&, HandlerContext& context) {
+    ASSERT_NE(context.state, nullptr);
     ASSERT_TRUE(context.state->put("count", "7").ok());
   };
   h.start();
