@@ -20,6 +20,8 @@
 // close) is kept in calls() as one readable line, and successful commits in commits().
 // Not thread-safe, like a real Consumer: one thread polls.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -28,8 +30,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/kafka/consumer.h"
 #include "tests/fakes/fake_clock.h"

@@ -11,7 +11,8 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ma
 
 std::chrono::milliseconds Backoff::delay(int attempt) {
   // The exponent is bounded so that the double never overflows before the cap applies.
-  double step = static_cast<double>(initial_.count()) * std::pow(2.0, std::clamp(attempt - 1, 0, 20));
+  double step =
+      static_cast<double>(initial_.count()) * std::pow(2.0, std::clamp(attempt - 1, 0, 20));
   step = std::min(step, static_cast<double>(max_.count()));
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   return std::chrono::milliseconds(static_cast<std::int64_t>(step * jitter(rng_)));

@@ -26,8 +26,8 @@ kafka::OutgoingRecord dead_letter_record(const kafka::ConsumedRecord& record,
 
 Status publish_dead_letter(kafka::Publisher& publisher, const kafka::ConsumedRecord& record,
                            const DeadLetterReason& why) {
-  auto delivered = kafka::publish_and_wait(publisher, dead_letter_record(record, why),
-                                           std::chrono::seconds(30));
+  auto delivered =
+      kafka::publish_and_wait(publisher, dead_letter_record(record, why), std::chrono::seconds(30));
   if (!delivered) return delivered.error();
   return {};
 }

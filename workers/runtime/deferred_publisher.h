@@ -36,7 +36,9 @@ class DeferredPublisher final : public kafka::Publisher {
   }
 
  private:
-  static Error unbound() { return Error::internal("publisher used before the Kafka producer was created"); }
+  static Error unbound() {
+    return Error::internal("publisher used before the Kafka producer was created");
+  }
   std::atomic<kafka::Publisher*> target_{nullptr};
 };
 

@@ -6,8 +6,8 @@ namespace wi::worker {
 
 RuntimeConsumers rdkafka_consumers(const RuntimeOptions& options) {
   RuntimeConsumers consumers;
-  consumers.group = [options](kafka::RebalanceListener& listener)
-      -> Result<RuntimeConsumers::ConsumerPtr> {
+  consumers.group =
+      [options](kafka::RebalanceListener& listener) -> Result<RuntimeConsumers::ConsumerPtr> {
     kafka::ConsumerOptions group;
     group.client = options.client;
     group.group_id = options.group;

@@ -8,7 +8,8 @@ namespace wi::worker {
 using namespace std::chrono_literals;
 
 RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher,
-                            const std::string& changelog, const std::vector<std::int32_t>& partitions,
+                            const std::string& changelog,
+                            const std::vector<std::int32_t>& partitions,
                             std::map<std::int32_t, std::unique_ptr<StateStore>>& stores,
                             const Clock& clock) {
   RestoreReport report;

@@ -27,7 +27,8 @@ struct RestoreReport {
 // changelog cannot be read completely within 120 s of `clock`: a worker must not handle a
 // partition with partial state.
 RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher,
-                            const std::string& changelog, const std::vector<std::int32_t>& partitions,
+                            const std::string& changelog,
+                            const std::vector<std::int32_t>& partitions,
                             std::map<std::int32_t, std::unique_ptr<StateStore>>& stores,
                             const Clock& clock);
 

@@ -17,8 +17,7 @@ std::string header(const kafka::Headers& headers, std::string_view name) {
 TEST(WorkerRuntimeDeadLetter, APermanentFailureGoesToTheDlqWithEveryHeaderAndIsCommitted) {
   RuntimeHarness h;
   h.consumer->append(kTopic, 1, "ok");
-  h.consumer->append(kTopic, 1, "poison", "{not json",
-                     {{"source", "github"}, {"event-id", "e-1"}});
+  h.consumer->append(kTopic, 1, "poison", "{not json", {{"source", "github"}, {"event-id", "e-1"}});
   h.handler.scripts["poison"] = {HandleResult::dead_letter("body is not JSON")};
   h.start();
   h.consumer->assign_partitions({kP1});
@@ -56,8 +55,7 @@ TEST(WorkerRuntimeDeadLetter, RetriesUpToMaxAttemptsThenDeadLetters) {
   auto dlq = h.publisher.records();
   ASSERT_EQ(dlq.size(), 1u);
   EXPECT_EQ(header(dlq[0].headers, "dlq-attempts"), "3");
-  EXPECT_EQ(header(dlq[0].headers, "dlq-reason"),
-            "gave up after 3 attempts: timeout 3");
+  EXPECT_EQ(header(dlq[0].headers, "dlq-reason"), "gave up after 3 attempts: timeout 3");
   EXPECT_EQ(h.records("retried"), 2);
   EXPECT_EQ(h.records("dead_lettered"), 1);
 }
@@ -65,7 +63,8 @@ TEST(WorkerRuntimeDeadLetter, RetriesUpToMaxAttemptsThenDeadLetters) {
 TEST(WorkerRuntimeDeadLetter, AFailedDeadLetterKeepsTheRecordUncommittedUntilItIsWritten) {
   RuntimeHarness h;
   h.consumer->append(kTopic, 0, "poison");
-  h.handler.scripts["poison"] = {HandleResult::dead_letter("bad"), HandleResult::dead_letter("bad")};
+  h.handler.scripts["poison"] = {HandleResult::dead_letter("bad"),
+                                 HandleResult::dead_letter("bad")};
   h.publisher.fail_next(1);
   std::vector<std::int64_t> committed_when_handled;
   h.handler.before = [&](const kafka::ConsumedRecord&, HandlerContext&) {
@@ -78,9 +77,8 @@ TEST(WorkerRuntimeDeadLetter, AFailedDeadLetterKeepsTheRecordUncommittedUntilItI
   ASSERT_EQ(h.publisher.refused().size(), 1u);
   EXPECT_EQ(h.publisher.records().size(), 1u);
   EXPECT_EQ(h.handler.keys(), (std::vector<std::string>{"poison#1", "poison#2"}));
-  EXPECT_EQ(committed_when_handled,
-            (std::vector<std::int64_t>{kafka::Consumer::kOffsetInvalid,
-                                       kafka::Consumer::kOffsetInvalid}))
+  EXPECT_EQ(committed_when_handled, (std::vector<std::int64_t>{kafka::Consumer::kOffsetInvalid,
+                                                               kafka::Consumer::kOffsetInvalid}))
       << "nothing may be committed while the dead letter is not written";
 }
 

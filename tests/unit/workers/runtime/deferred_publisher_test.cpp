@@ -22,11 +22,11 @@ TEST(DeferredPublisher, RefusesBeforeItIsBoundWithoutLosingTheCallback) {
   ASSERT_TRUE(outcome.has_value()) << "the callback must run exactly once, at once";
   EXPECT_FALSE(outcome->ok());
   std::optional<std::string> returned_key;
-  deferred.publish_or_return(record("early-2"), [&](Result<kafka::Delivery> r,
-                                                    kafka::OutgoingRecord back) {
-    EXPECT_FALSE(r.ok());
-    returned_key = back.key;
-  });
+  deferred.publish_or_return(record("early-2"),
+                             [&](Result<kafka::Delivery> r, kafka::OutgoingRecord back) {
+                               EXPECT_FALSE(r.ok());
+                               returned_key = back.key;
+                             });
   EXPECT_EQ(returned_key, "early-2");
 }
 

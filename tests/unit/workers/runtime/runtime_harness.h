@@ -74,7 +74,8 @@ inline const kafka::TopicPartition kP1{kTopic, 1};
 
 class RuntimeHarness {
  public:
-  RuntimeHarness() : handler(clock), owned_consumer_(std::make_unique<fakes::FakeConsumer>(&clock)) {
+  RuntimeHarness()
+      : handler(clock), owned_consumer_(std::make_unique<fakes::FakeConsumer>(&clock)) {
     consumer = owned_consumer_.get();
     options.worker = "test";
     options.group = "g";
@@ -88,8 +89,8 @@ class RuntimeHarness {
   // Builds and starts the runtime with `options` as they are now.
   void start() {
     RuntimeConsumers consumers;
-    consumers.group = [this](kafka::RebalanceListener& listener)
-        -> Result<RuntimeConsumers::ConsumerPtr> {
+    consumers.group =
+        [this](kafka::RebalanceListener& listener) -> Result<RuntimeConsumers::ConsumerPtr> {
       if (!owned_consumer_) return Error::internal("the group consumer was created twice");
       owned_consumer_->set_listener(&listener);
       return RuntimeConsumers::ConsumerPtr(std::move(owned_consumer_));
@@ -98,7 +99,9 @@ class RuntimeHarness {
       if (restore_error) return *restore_error;
       auto reader = std::make_unique<fakes::FakeConsumer>(&clock);
       for (const auto& r : changelog) reader->append(r);
-      reader->on_destroy = [this](const fakes::FakeConsumer& c) { restore_calls.push_back(c.calls()); };
+      reader->on_destroy = [this](const fakes::FakeConsumer& c) {
+        restore_calls.push_back(c.calls());
+      };
       return RuntimeConsumers::ConsumerPtr(std::move(reader));
     };
     runtime = std::make_unique<WorkerRuntime>(options, handler, std::move(consumers), publisher,
@@ -131,7 +134,7 @@ class RuntimeHarness {
   metrics::Registry registry;
   ScriptedHandler handler;
   RuntimeOptions options;
-  fakes::FakeConsumer* consumer;  // owned by the runtime once started
+  fakes::FakeConsumer* consumer;                 // owned by the runtime once started
   std::vector<kafka::ConsumedRecord> changelog;  // what every restore reader finds
   std::optional<Error> restore_error;
   std::vector<std::vector<std::string>> restore_calls;  // each restore reader's calls

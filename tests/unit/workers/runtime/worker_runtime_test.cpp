@@ -103,8 +103,7 @@ TEST(WorkerRuntimeLoop, CommitsAfterEveryBatch) {
   h.consumer->assign_partitions({kP0});
   h.run_until([&] { return h.handler.seen.size() == 4; });
 
-  EXPECT_EQ(h.consumer->commits(),
-            (std::vector<Offsets>{{{kTopic, 0, 2}}, {{kTopic, 0, 4}}}));
+  EXPECT_EQ(h.consumer->commits(), (std::vector<Offsets>{{{kTopic, 0, 2}}, {{kTopic, 0, 4}}}));
 }
 
 TEST(WorkerRuntimeLoop, CommitsEverySecondWithinALongBatch) {
@@ -119,8 +118,7 @@ TEST(WorkerRuntimeLoop, CommitsEverySecondWithinALongBatch) {
 
   // 1.2 s after the batch began (third record) the first three are committed; the rest at
   // the batch's end. One batch: the consumer delivered all five in a row.
-  EXPECT_EQ(h.consumer->commits(),
-            (std::vector<Offsets>{{{kTopic, 0, 3}}, {{kTopic, 0, 5}}}));
+  EXPECT_EQ(h.consumer->commits(), (std::vector<Offsets>{{{kTopic, 0, 3}}, {{kTopic, 0, 5}}}));
 }
 
 TEST(WorkerRuntimeLoop, CommitsPendingOffsetsBeforeARevocation) {
