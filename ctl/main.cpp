@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_redrive_command());
   commands.push_back(make_send_command());
   commands.push_back(make_bench_command());
+  commands.push_back(make_token_command());
   std::vector<std::pair<CLI::App*, Command*>> registered;
   for (auto& c : commands) registered.emplace_back(c->add_to(app), c.get());
 
