@@ -74,7 +74,10 @@ SendError transport_error(CURLcode code, const char* detail) {
   switch (code) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-      return {Error::invalid(std::move(message)), 0};
+      return {Error::invalid(std::move(message)), 0, true};
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      return {Error::unavailable(std::move(message)), 0, true};
     default:
       // Connection refused or dropped, DNS, TLS, timeouts: the server may be back soon, and
       // after the runtime's last attempt the record is dead-lettered with this reason anyway.
@@ -107,7 +110,7 @@ CurlSmtpMailer::CurlSmtpMailer(SmtpOptions options) : options_(std::move(options
 
 SendResult CurlSmtpMailer::send(const OutgoingMail& mail) {
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-  if (!easy) return SendError{Error::internal("smtp: cannot create a curl handle"), 0};
+  if (!easy) return SendError{Error::internal("smtp: cannot create a curl handle"), 0, true};
   CURL* c = easy.get();
   Exchange exchange;
   exchange.message = &mail.message;
@@ -158,10 +161,11 @@ SendResult CurlSmtpMailer::send(const OutgoingMail& mail) {
     }
   }
   if (smtp_code >= 500) {
-    return SendError{{ErrorCode::kInvalidArgument, "smtp: rejected: " + text, false}, smtp_code};
+    return SendError{{ErrorCode::kInvalidArgument, "smtp: rejected: " + text, false}, smtp_code,
+                     true};
   }
   if (smtp_code >= 400) {
-    return SendError{Error::unavailable("smtp: deferred: " + text), smtp_code};
+    return SendError{Error::unavailable("smtp: deferred: " + text), smtp_code, true};
   }
   return transport_error(code, errbuf);
 }

@@ -7,7 +7,7 @@
 // should do with `retryable`: a 4xx reply or a transport failure may pass (retry), a 5xx reply
 // will not (dead-letter). `smtp_code` is the server's reply code when it answered with a
 // rejection (0 otherwise): with a reply the server definitely did not take the message; with
-// none (a dropped connection) it may have. Nothing here logs addresses or content.
+// none it may have, unless no connection was made (SendError::not_delivered). Nothing here logs addresses or content.
 
 #include <chrono>
 #include <string>
@@ -26,6 +26,9 @@ struct OutgoingMail {
 struct SendError {
   Error error;
   int smtp_code = 0;  // the rejecting reply's code, 0 when the server gave none
+  // True when the message certainly did not reach the server: a rejecting reply, or no
+  // connection at all (refused, name not resolved). False when the line died mid-exchange.
+  bool not_delivered = false;
 };
 
 // Like Result<void>, plus the SMTP reply code of a rejection.
@@ -37,8 +40,8 @@ class [[nodiscard]] SendResult {
   explicit operator bool() const { return ok_; }
   const Error& error() const { return failure_.error; }
   int smtp_code() const { return failure_.smtp_code; }
-  // True when the server answered with a rejection: the message was certainly not accepted.
-  bool definitely_not_sent() const { return !ok_ && failure_.smtp_code >= 400; }
+  // True when the message was certainly not accepted (see SendError::not_delivered).
+  bool definitely_not_sent() const { return !ok_ && failure_.not_delivered; }
 
  private:
   SendError failure_;

@@ -2,6 +2,8 @@
 // FakeMailer: a Mailer with knobs. By default every message is accepted and kept in sent().
 //   reject_next(n, 550, "5.1.1 no such user")  → the next n sends are refused with that reply
 //                                               (4xx: retryable, 5xx: permanent), not kept
+//   refuse_next(n)                             → the next n sends find no server (connection
+//                                               refused: retryable, certainly not delivered)
 //   drop_next(n)                               → the next n sends fail like a dropped
 //                                               connection (retryable, no reply code); with
 //                                               deliver_anyway the message is kept first, as
@@ -37,13 +39,17 @@ class FakeMailer final : public mail::Mailer {
                             std::to_string(reject_code_) + " " + reject_text_;
       return mail::SendError{Error{permanent ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
                                    std::move(message), !permanent},
-                             reject_code_};
+                             reject_code_, true};
+    }
+    if (refuse_count_ > 0) {
+      --refuse_count_;
+      return mail::SendError{Error::unavailable("smtp: Couldn't connect to server"), 0, true};
     }
     if (drop_count_ > 0) {
       --drop_count_;
       if (deliver_anyway_) sent_.push_back(mail);
       return mail::SendError{Error::unavailable("smtp: Failure when receiving data from the peer"),
-                             0};
+                             0, false};
     }
     sent_.push_back(mail);
     return {};
@@ -54,6 +60,10 @@ class FakeMailer final : public mail::Mailer {
     reject_count_ = n;
     reject_code_ = code;
     reject_text_ = std::move(text);
+  }
+  void refuse_next(int n) {
+    std::lock_guard lock(mu_);
+    refuse_count_ = n;
   }
   void drop_next(int n, bool deliver_anyway = false) {
     std::lock_guard lock(mu_);
@@ -78,6 +88,7 @@ class FakeMailer final : public mail::Mailer {
   int reject_count_ = 0;
   int reject_code_ = 0;
   std::string reject_text_;
+  int refuse_count_ = 0;
   int drop_count_ = 0;
   bool deliver_anyway_ = false;
 };

@@ -322,6 +322,18 @@ TEST_F(ChargifyHandlerTest, TemporaryRefusalRetriesAndTheRetryStartsAfresh) {
   EXPECT_EQ(count("resent"), 0);
 }
 
+TEST_F(ChargifyHandlerTest, NoServerRetriesAndTheRetryIsNotADuplicate) {
+  mailer_.refuse_next(2);
+  EXPECT_EQ(handle(signup_record({})).outcome, Outcome::kRetry);
+  EXPECT_EQ(handle(signup_record({}), 2).outcome, Outcome::kRetry);
+  EXPECT_TRUE(ledger("42").empty());
+  EXPECT_EQ(handle(signup_record({}), 3).outcome, Outcome::kProcessed);
+  EXPECT_EQ(mailer_.sent().size(), 1u);
+  EXPECT_EQ(count("smtp_deferred"), 2);
+  EXPECT_EQ(count("sent"), 1);
+  EXPECT_EQ(count("resent"), 0);
+}
+
 TEST_F(ChargifyHandlerTest, PermanentRefusalIsADeadLetterWithTheServerReply) {
   mailer_.reject_next(1, 550, "5.1.1 mailbox unavailable");
   auto r = handle(signup_record({}));
