@@ -271,6 +271,9 @@ inline ChargifyTopics chargify_topics(const std::string& prefix, bool create_inp
   std::vector<std::string> names = {t.dlq(), t.ledger};
   if (create_input) names.push_back(t.input());
   create_topics(names, 3);
+  // Wait until every partition has a leader: the worker's state restore does not retry a
+  // NOT_LEADER answer from a topic created a moment ago (it exits 1).
+  for (const auto& name : names) EXPECT_EQ(record_count(name), 0) << name;
   return t;
 }
 

@@ -5,7 +5,8 @@
 
 Prints one JSON array, one object per file, parsed with Python's `email` package (policy
 `default`): headers decoded (RFC 2047), the text/plain body decoded, each attachment's file
-name, type, size and SHA-256, and every defect the parser found.
+name, type, size and SHA-256, and every defect the parser found. The text's CRLF line
+breaks (MIME canonical form) are shown as LF.
 """
 
 import email
@@ -42,7 +43,8 @@ def read(path):
         pass
     body = msg.get_body(preferencelist=("plain",))
     if body is not None:
-        out["text"] = body.get_content()
+        # Text travels in canonical form (CRLF line breaks, RFC 2045); show it as a reader does.
+        out["text"] = body.get_content().replace("\r\n", "\n")
         out["text_charset"] = body.get_content_charset() or ""
         defects.extend(type(d).__name__ for d in body.defects)
     for part in msg.iter_attachments():
