@@ -43,16 +43,36 @@ ProcessResult ingestctl(const std::vector<std::string>& args,
 
 class ChargifyWorkerSystem : public ::testing::Test {
  protected:
+  // The SMTP recorder, ingestd, this test's topics and the test catalog (with guide.pdf).
+  void start_edge() {
+    smtp_ = std::make_unique<SmtpRecorder>();
+    ingestd_ = std::make_unique<IngestdProcess>();
+    topics_ = chargify_topics(ingestd_->topic(""), false);
+    attachment_ = write_attachment(scratch_, "guide.pdf");
+    yaml_ = catalog_yaml(scratch_.path("guide.pdf"));
+  }
+  std::unique_ptr<ChargifyWorkerProcess> start_worker() {
+    return std::make_unique<ChargifyWorkerProcess>(scratch_.path(), yaml_, topics_, *smtp_);
+  }
+  // Signs and posts `s` through ingestd; its HTTP status.
+  int post(const Signup& s) { return post_chargify(*ingestd_, signup_body(s), s.webhook_id); }
+  std::int64_t committed() { return committed_sum(topics_.group, topics_.input()); }
+
   TempDir scratch_{"wi-chargify"};
+  std::unique_ptr<SmtpRecorder> smtp_;
+  std::unique_ptr<IngestdProcess> ingestd_;
+  ChargifyTopics topics_;
+  std::string attachment_;
+  std::string yaml_;
 };
 
 TEST_F(ChargifyWorkerSystem, SignedSignupThroughIngestdSendsOneCompleteEmail) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
-  const std::string attachment = write_attachment(scratch_, "guide.pdf");
-  ChargifyWorkerProcess worker(scratch_.path(), catalog_yaml(scratch_.path("guide.pdf")), topics,
-                               smtp);
+  start_edge();
+  auto worker_process = start_worker();
+  auto& worker = *worker_process;
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   Signup s = signup_for("one", 1);
   s.first_name = "José";
   ASSERT_EQ(post_chargify(ingestd, signup_body(s), s.webhook_id), 200);
@@ -94,8 +114,8 @@ TEST_F(ChargifyWorkerSystem, SignedSignupThroughIngestdSendsOneCompleteEmail) {
   ASSERT_EQ(m.attachments.size(), 1u);
   EXPECT_EQ(m.attachments[0].filename, "guide.pdf");
   EXPECT_EQ(m.attachments[0].content_type, "application/pdf");
-  EXPECT_EQ(m.attachments[0].size, static_cast<std::int64_t>(attachment.size()));
-  EXPECT_EQ(m.attachments[0].sha256, sha256_hex(attachment));
+  EXPECT_EQ(m.attachments[0].size, static_cast<std::int64_t>(attachment_.size()));
+  EXPECT_EQ(m.attachments[0].sha256, sha256_hex(attachment_));
 
   // The ledger recorded "sent" with the Message-ID the customer got.
   auto ledger = read_topic(topics.ledger, 2);
@@ -114,14 +134,13 @@ TEST_F(ChargifyWorkerSystem, SignedSignupThroughIngestdSendsOneCompleteEmail) {
 }
 
 TEST_F(ChargifyWorkerSystem, TripleDeliveryThenReplayStillSendsOneEmail) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
-  write_attachment(scratch_, "guide.pdf");
-  const std::string yaml = catalog_yaml(scratch_.path("guide.pdf"));
+  start_edge();
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   Signup s = signup_for("dup", 2);
   {
-    ChargifyWorkerProcess worker(scratch_.path(), yaml, topics, smtp);
+    ChargifyWorkerProcess worker(scratch_.path(), yaml_, topics, smtp);
     for (int i = 0; i < 3; ++i) ASSERT_EQ(post_chargify(ingestd, signup_body(s), s.webhook_id), 200);
     ASSERT_TRUE(eventually([&] { return committed_sum(topics.group, topics.input()) == 3; }, 60s))
         << worker.log();
@@ -135,7 +154,7 @@ TEST_F(ChargifyWorkerSystem, TripleDeliveryThenReplayStillSendsOneEmail) {
                            "--from-time", "-1h"});
   ASSERT_EQ(replay.exit_code, 0) << replay.out << replay.err;
   ASSERT_EQ(committed_sum(topics.group, topics.input()), 0);
-  ChargifyWorkerProcess again(scratch_.path(), yaml, topics, smtp);
+  ChargifyWorkerProcess again(scratch_.path(), yaml_, topics, smtp);
   ASSERT_TRUE(eventually([&] { return committed_sum(topics.group, topics.input()) == 3; }, 60s))
       << again.log();
   EXPECT_EQ(again.metric("chargify_ledger_hits_total"), 3);
@@ -145,12 +164,12 @@ TEST_F(ChargifyWorkerSystem, TripleDeliveryThenReplayStillSendsOneEmail) {
 }
 
 TEST_F(ChargifyWorkerSystem, OtherEventsAndUnknownProductsSendNothingAndAreCommitted) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
-  write_attachment(scratch_, "guide.pdf");
-  ChargifyWorkerProcess worker(scratch_.path(), catalog_yaml(scratch_.path("guide.pdf")), topics,
-                               smtp);
+  start_edge();
+  auto worker_process = start_worker();
+  auto& worker = *worker_process;
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   Signup payment = signup_for("other", 3);
   payment.event = "payment_success";
   ASSERT_EQ(post_chargify(ingestd, signup_body(payment), payment.webhook_id), 200);
@@ -180,12 +199,12 @@ TEST_F(ChargifyWorkerSystem, OtherEventsAndUnknownProductsSendNothingAndAreCommi
 }
 
 TEST_F(ChargifyWorkerSystem, SmtpDownIsRetriedAndDeliveredOnceItIsBack) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
-  write_attachment(scratch_, "guide.pdf");
-  ChargifyWorkerProcess worker(scratch_.path(), catalog_yaml(scratch_.path("guide.pdf")), topics,
-                               smtp);
+  start_edge();
+  auto worker_process = start_worker();
+  auto& worker = *worker_process;
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   smtp.fault(R"({"down": true})");
   Signup s = signup_for("down", 6);
   ASSERT_EQ(post_chargify(ingestd, signup_body(s), s.webhook_id), 200);
@@ -204,12 +223,12 @@ TEST_F(ChargifyWorkerSystem, SmtpDownIsRetriedAndDeliveredOnceItIsBack) {
 }
 
 TEST_F(ChargifyWorkerSystem, Smtp550IsADeadLetterAndARedriveDeliversOnce) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
-  write_attachment(scratch_, "guide.pdf");
-  ChargifyWorkerProcess worker(scratch_.path(), catalog_yaml(scratch_.path("guide.pdf")), topics,
-                               smtp);
+  start_edge();
+  auto worker_process = start_worker();
+  auto& worker = *worker_process;
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   smtp.fault(R"({"rcpt_code": 550, "count": 1})");
   Signup s = signup_for("bounce", 7);
   ASSERT_EQ(post_chargify(ingestd, signup_body(s), s.webhook_id), 200);
@@ -241,9 +260,10 @@ TEST_F(ChargifyWorkerSystem, Smtp550IsADeadLetterAndARedriveDeliversOnce) {
 }
 
 TEST_F(ChargifyWorkerSystem, SampleSignupSentWithIngestctlIsDeliveredWithTheDemoCatalog) {
-  SmtpRecorder smtp;
-  IngestdProcess ingestd;
-  auto topics = chargify_topics(ingestd.topic(""), false);
+  start_edge();
+  auto& smtp = *smtp_;
+  auto& ingestd = *ingestd_;
+  const auto& topics = topics_;
   std::ifstream in(std::string(PROJECT_DEMO_CONFIG));
   std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_NE(yaml.find("chargify:"), std::string::npos);

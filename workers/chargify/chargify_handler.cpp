@@ -23,14 +23,6 @@ using worker::HandleResult;
 
 namespace {
 
-std::string header(const kafka::ConsumedRecord& record, std::string_view name) {
-  const std::string* value = kafka::find_header(record.headers, name);
-  return value ? *value : std::string();
-}
-
-// Payload text in a log line: quoted and escaped, so it cannot forge lines or fields.
-std::string logged(std::string_view text) { return json::quote(text); }
-
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::unavailable("cannot read attachment " + path);
@@ -68,17 +60,19 @@ void ChargifyHandler::count(const char* outcome) {
   if (metrics_) metrics_->count(outcome);
 }
 
+// Payload text in a log line goes through json::quote, so it cannot forge lines or fields.
 HandleResult ChargifyHandler::handle(const kafka::ConsumedRecord& record,
                                      HandlerContext& context) {
-  std::string event_id = header(record, "event-id");
-  if (event_id.empty()) {
-    event_id = fmt::format("{}/{}@{}", record.topic, record.partition, record.offset);
-  }
+  const std::string* event_header = kafka::find_header(record.headers, "event-id");
+  const std::string event_id =
+      event_header && !event_header->empty()
+          ? *event_header
+          : fmt::format("{}/{}@{}", record.topic, record.partition, record.offset);
   if (record.null_value) return HandleResult::skipped("empty record");
   auto form = FormTree::parse(record.value);
   if (!form) {
     count("malformed");
-    log_->warn("event_id={} unreadable: {}", logged(event_id), form.error().message);
+    log_->warn("event_id={} unreadable: {}", json::quote(event_id), form.error().message);
     return HandleResult::dead_letter("malformed form body: " + form.error().message);
   }
   auto event = form->value({"event"});
@@ -89,13 +83,13 @@ HandleResult ChargifyHandler::handle(const kafka::ConsumedRecord& record,
   if (metrics_) metrics_->event(*event);
   if (*event != "signup_success") {
     count("other_event");
-    log_->info("event_id={} event={}: nothing to fulfil", logged(event_id), logged(*event));
+    log_->info("event_id={} event={}: nothing to fulfil", json::quote(event_id), json::quote(*event));
     return HandleResult::skipped("not a signup_success");
   }
   auto signup = read_signup(*form);
   if (!signup) {
     count("malformed");
-    log_->warn("signup event_id={} unusable: {}", logged(event_id), signup.error().message);
+    log_->warn("signup event_id={} unusable: {}", json::quote(event_id), signup.error().message);
     return HandleResult::dead_letter(signup.error().message);
   }
   // The ledger is found by the record's partition: a record keyed otherwise than by its
@@ -103,20 +97,20 @@ HandleResult ChargifyHandler::handle(const kafka::ConsumedRecord& record,
   if (!record.key || *record.key != signup->subscription_id) {
     count("malformed");
     log_->warn("signup event_id={}: record key is not payload[subscription][id]",
-               logged(event_id));
+               json::quote(event_id));
     return HandleResult::dead_letter("record key does not match payload[subscription][id]");
   }
   auto product = config_.products.find(signup->product_handle);
   if (product == config_.products.end()) {
     count("unknown_product");
     log_->info("signup event_id={} subscription={} product={}: not in the catalog, skipped",
-               logged(event_id), signup->subscription_id, logged(signup->product_handle));
+               json::quote(event_id), signup->subscription_id, json::quote(signup->product_handle));
     return HandleResult::skipped("unknown product");
   }
   auto address = validate_email(signup->email);
   if (!address) {
     count("invalid_email");
-    log_->warn("signup event_id={} subscription={}: {}", logged(event_id),
+    log_->warn("signup event_id={} subscription={}: {}", json::quote(event_id),
                signup->subscription_id, address.error().message);
     return HandleResult::dead_letter(address.error().message);
   }
@@ -160,8 +154,8 @@ HandleResult ChargifyHandler::fulfil(const Signup& signup, const Product& produc
     count("ledger_hit");
     if (metrics_) metrics_->ledger_hit();
     log_->info("signup event_id={} subscription={} product={}: already fulfilled by {} ({})",
-               logged(event_id), key, product.handle, logged(entry->second.event_id),
-               logged(entry->second.message_id));
+               json::quote(event_id), key, product.handle, json::quote(entry->second.event_id),
+               json::quote(entry->second.message_id));
     return HandleResult::skipped("already fulfilled");
   }
   const bool resend = entry != ledger.end();  // "sending": a previous attempt's fate is unknown
@@ -196,7 +190,7 @@ HandleResult ChargifyHandler::fulfil(const Signup& signup, const Product& produc
     const bool permanent = !sent.error().retryable;
     count(permanent ? "smtp_rejected" : "smtp_deferred");
     log_->warn("signup event_id={} subscription={} product={} message_id={} attempt={}: {}",
-               logged(event_id), key, product.handle, logged(message_id), context.attempt,
+               json::quote(event_id), key, product.handle, json::quote(message_id), context.attempt,
                sent.error().message);
     return permanent ? HandleResult::dead_letter(sent.error().message)
                      : HandleResult::retry(sent.error().message);
@@ -207,10 +201,10 @@ HandleResult ChargifyHandler::fulfil(const Signup& signup, const Product& produc
     log_->warn(
         "signup event_id={} subscription={} product={}: sent again with message_id={} (an "
         "earlier attempt may have been delivered before a crash)",
-        logged(event_id), key, product.handle, logged(message_id));
+        json::quote(event_id), key, product.handle, json::quote(message_id));
   } else {
     log_->info("signup event_id={} subscription={} product={}: sent message_id={}",
-               logged(event_id), key, product.handle, logged(message_id));
+               json::quote(event_id), key, product.handle, json::quote(message_id));
   }
   return outcome;
 }
