@@ -140,6 +140,7 @@ SendResult CurlSmtpMailer::send(const OutgoingMail& mail) {
   curl_easy_setopt(c, CURLOPT_READDATA, &exchange);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &exchange);
+  if (options_.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file->c_str());
   if (options_.username) curl_easy_setopt(c, CURLOPT_USERNAME, options_.username->c_str());
   if (options_.password) {
     curl_easy_setopt(c, CURLOPT_PASSWORD, options_.password->reveal().c_str());

@@ -3,9 +3,11 @@
 // includes curl).
 //
 // - `smtp://host[:port]`: plain SMTP, upgraded with STARTTLS whenever the server offers it;
-//   `smtps://host[:port]`: TLS from the first byte. Certificates are verified (system CAs).
-// - Optional AUTH with a username and password (only over TLS unless the URL is loopback:
-//   libcurl refuses plain-text AUTH PLAIN/LOGIN otherwise anyway).
+//   `smtps://host[:port]`: TLS from the first byte. Certificates are always verified (system CAs, or
+//   SmtpOptions::ca_file); a failed verification is a retryable error, never a plain-text
+//   fallback.
+// - Optional AUTH with a username and password (use smtps://, or a server that offers
+//   STARTTLS, so that they do not cross the network in clear text).
 // - One connection per message: simple and thread-safe; a worker sends one message at a time.
 
 #include <chrono>
@@ -21,6 +23,7 @@ struct SmtpOptions {
   std::string url;  // smtp://host:port or smtps://host:port
   std::optional<std::string> username;
   std::optional<Secret> password;
+  std::optional<std::string> ca_file;  // PEM CA bundle instead of the system's (private CAs)
   std::chrono::milliseconds timeout{30000};          // the whole exchange
   std::chrono::milliseconds connect_timeout{10000};
 };

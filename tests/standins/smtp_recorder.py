@@ -12,7 +12,7 @@ DIR/<id>.eml, the raw bytes as received (after SMTP dot-unstuffing).
 
 HTTP on the same host:
   GET    /messages        JSON array of {"id", "mail_from", "rcpt_to": [...], "received_at",
-                          "size"} in arrival order
+                          "size", "tls"} in arrival order ("tls": the client used STARTTLS)
   GET    /messages/<id>   the raw message (message/rfc822)
   DELETE /messages        forgets every message (and deletes the files)
   GET    /healthz         200
@@ -76,6 +76,7 @@ class Recorder:
             "rcpt_to": list(envelope.rcpt_tos),
             "received_at": now_rfc3339(),
             "size": len(raw),
+            "tls": session.ssl is not None,
         })
         return f"250 OK recorded as {message_id}"
 

@@ -44,6 +44,7 @@ struct RecordedMail {
   std::vector<std::string> rcpt_to;
   std::string received_at;
   std::int64_t size = 0;
+  bool tls = false;  // the client used STARTTLS
 };
 
 // What Python's email package reads in one stored message.
@@ -62,11 +63,13 @@ struct ParsedMail {
 
 class SmtpRecorder {
  public:
-  SmtpRecorder() {
+  // `extra_args`: e.g. {"--tls-cert", cert, "--tls-key", key} to offer STARTTLS.
+  explicit SmtpRecorder(const std::vector<std::string>& extra_args = {}) {
     mail_dir_ = dir_.path("mail");
-    process_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{"/usr/bin/python3", SMTP_RECORDER, "--dir", mail_dir_},
-        std::map<std::string, std::string>{}, dir_.path("recorder.log"));
+    std::vector<std::string> argv = {"/usr/bin/python3", SMTP_RECORDER, "--dir", mail_dir_};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{},
+                                                   dir_.path("recorder.log"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline && process_->running()) {
       std::istringstream log(process_->log());
@@ -117,6 +120,7 @@ class SmtpRecorder {
       for (auto rcpt : m["rcpt_to"]) mail.rcpt_to.emplace_back(std::string_view(rcpt));
       mail.received_at = std::string(std::string_view(m["received_at"]));
       mail.size = int64_t(m["size"]);
+      mail.tls = bool(m["tls"]);
       out.push_back(std::move(mail));
     }
     return out;

@@ -285,6 +285,59 @@ TEST_F(ChargifyWorkerSystem, SampleSignupSentWithIngestctlIsDeliveredWithTheDemo
   EXPECT_NE(verified.out.find("product: ebook-basic\n"), std::string::npos);
 }
 
+TEST_F(ChargifyWorkerSystem, StartTlsIsUsedWhenOfferedAndTheCertificateIsVerified) {
+  // A certificate for 127.0.0.1 that only SMTP_CA_FILE vouches for.
+  auto made = run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", scratch_.path("key.pem"), "-out", scratch_.path("cert.pem"),
+                           "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                           "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  SmtpRecorder smtp({"--tls-cert", scratch_.path("cert.pem"), "--tls-key", scratch_.path("key.pem")});
+  auto topics = chargify_topics(unique_name("chg") + ".", true);
+  write_attachment(scratch_, "guide.pdf");
+  const std::string yaml = catalog_yaml(scratch_.path("guide.pdf"));
+  auto publisher = test_publisher();
+  Signup s = signup_for("tls", 9);
+  publish_signup(*publisher, topics.input(), s);
+  ASSERT_TRUE(publisher->flush(30s).ok());
+
+  // Without the CA the certificate does not verify: retried, never sent in clear text.
+  {
+    ChargifyWorkerProcess untrusting(scratch_.path(), yaml, topics, smtp);
+    ASSERT_TRUE(eventually([&] { return untrusting.outcome("smtp_deferred") >= 2; }, 60s))
+        << untrusting.log();
+    EXPECT_EQ(smtp.count(), 0u);
+    EXPECT_EQ(untrusting.stop(), 0);
+  }
+  ChargifyWorkerProcess worker(scratch_.path(), yaml, topics, smtp,
+                               {{"SMTP_CA_FILE", scratch_.path("cert.pem")}});
+  ASSERT_TRUE(eventually([&] { return committed_sum(topics.group, topics.input()) == 1; }, 60s))
+      << worker.log();
+  auto recorded = smtp.messages();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_TRUE(recorded[0].tls);
+  EXPECT_EQ(recorded[0].rcpt_to, std::vector<std::string>{s.email});
+}
+
+TEST_F(ChargifyWorkerSystem, BadCatalogStopsStartupListingEveryProblem) {
+  SmtpRecorder smtp;
+  const std::string yaml =
+      "chargify:\n  products:\n    ebook:\n      name: E\n      subject: \"Hi {{frist_name}}\"\n"
+      "      body: b\n      attachment: /nonexistent/guide.pdf\n";
+  std::ofstream(scratch_.path("bad.yaml")) << yaml;
+  auto r = run_process({CHARGIFY_WORKER_PATH, "--config", scratch_.path("bad.yaml")},
+                       {{"KAFKA_BROKERS", test_brokers()}, {"SMTP_URL", smtp.smtp_url()},
+                        {"SMTP_FROM", kShopFrom}, {"WORKER_METRICS_LISTEN", "127.0.0.1:0"}},
+                       30s);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("chargify.products.ebook.subject: unknown placeholder {{frist_name}}"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("chargify.products.ebook.attachment: cannot read /nonexistent/guide.pdf"),
+            std::string::npos)
+      << r.err;
+}
+
 // ---- crashes and scale --------------------------------------------------------------------
 
 // Who got what: recipient → the Message-IDs of the e-mails they received.

@@ -124,6 +124,10 @@ ChargifyConfig load_chargify_config(config::Loader& loader) {
   if (c.smtp_password && !c.smtp_username) {
     loader.problem("SMTP_PASSWORD is set without SMTP_USERNAME");
   }
+  c.smtp_ca_file = loader.optional_string({}, "SMTP_CA_FILE");
+  if (c.smtp_ca_file && !readable_file(*c.smtp_ca_file)) {
+    loader.problem("SMTP_CA_FILE: cannot read " + *c.smtp_ca_file);
+  }
   c.download_link_secret = loader.secret("DOWNLOAD_LINK_SECRET");
 
   for (const auto& handle : loader.keys({"chargify", "products"})) {

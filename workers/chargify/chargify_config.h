@@ -17,7 +17,8 @@
 //         download_url: "https://files.example.com/d/{{token}}"   # optional
 //
 // Environment only: SMTP_URL (smtp://host:port, STARTTLS when offered, or smtps://),
-// SMTP_FROM (a mailbox, "Shop <shop@example.com>"), SMTP_USERNAME, and the secrets
+// SMTP_FROM (a mailbox, "Shop <shop@example.com>"), SMTP_USERNAME, SMTP_CA_FILE (a PEM CA
+// bundle for a server whose certificate the system CAs do not cover), and the secrets
 // SMTP_PASSWORD and DOWNLOAD_LINK_SECRET (or their _FILE forms).
 //
 // Startup checks (every problem listed at once, exit 2): an unknown placeholder or an unclosed
@@ -58,6 +59,7 @@ struct ChargifyConfig {
   std::string from_address;  // its address: the envelope sender and the Message-ID domain
   std::optional<std::string> smtp_username;
   std::optional<Secret> smtp_password;
+  std::optional<std::string> smtp_ca_file;  // SMTP_CA_FILE: CA bundle for the server's certificate
   std::chrono::seconds smtp_timeout{30};
   std::optional<Secret> download_link_secret;
   std::chrono::seconds download_link_ttl{7 * 24 * 3600};

@@ -17,7 +17,8 @@ class Fulfiller final : public worker::RecordHandler {
   explicit Fulfiller(config::Loader& loader)
       : config_(load_chargify_config(loader)),
         mailer_(mail::SmtpOptions{config_.smtp_url, config_.smtp_username, config_.smtp_password,
-                                  config_.smtp_timeout, std::chrono::seconds(10)}),
+                                  config_.smtp_ca_file, config_.smtp_timeout,
+                                  std::chrono::seconds(10)}),
         handler_(config_, mailer_, clock_) {}
 
   worker::HandleResult handle(const kafka::ConsumedRecord& record,
