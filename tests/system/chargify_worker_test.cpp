@@ -222,6 +222,23 @@ TEST_F(ChargifyWorkerSystem, SmtpDownIsRetriedAndDeliveredOnceItIsBack) {
   EXPECT_EQ(record_count(topics.dlq()), 0);
 }
 
+TEST_F(ChargifyWorkerSystem, Smtp451IsRetriedWithBackoffThenDeliveredOnce) {
+  start_edge();
+  auto worker = start_worker();
+  smtp_->fault(R"({"rcpt_code": 451, "count": 3})");
+  Signup s = signup_for("defer", 10);
+  ASSERT_EQ(post(s), 200);
+  ASSERT_TRUE(eventually([&] { return committed() == 1; }, 60s)) << worker->log();
+  auto recorded = smtp_->messages();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].rcpt_to, std::vector<std::string>{s.email});
+  EXPECT_EQ(worker->outcome("smtp_deferred"), 3);
+  EXPECT_EQ(worker->metric("worker_records_total{worker=\"chargify\",outcome=\"retried\"}"), 3);
+  EXPECT_EQ(worker->outcome("sent"), 1);
+  EXPECT_EQ(worker->outcome("resent"), 0);  // a 451 reply delivered nothing
+  EXPECT_EQ(record_count(topics_.dlq()), 0);
+}
+
 TEST_F(ChargifyWorkerSystem, Smtp550IsADeadLetterAndARedriveDeliversOnce) {
   start_edge();
   auto worker_process = start_worker();
