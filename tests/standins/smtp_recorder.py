@@ -20,7 +20,8 @@ HTTP on the same host:
                           are answered "<code> <x.y.z> smtp-recorder fault: injected <code>"
                           {"down": true}: the SMTP listener closes (connections are refused)
                           {"down": false}: it listens again on the same port
-With --tls-cert/--tls-key the server offers STARTTLS. SIGTERM or SIGINT: a clean exit (0).
+With --tls-cert/--tls-key the server offers STARTTLS; adding --smtps makes it speak TLS from
+the first byte instead (smtps://). "tls" in /messages says whether the message came over TLS. SIGTERM or SIGINT: a clean exit (0).
 """
 
 import argparse
@@ -76,7 +77,8 @@ class Recorder:
             "rcpt_to": list(envelope.rcpt_tos),
             "received_at": now_rfc3339(),
             "size": len(raw),
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None or
+                   server.transport.get_extra_info("ssl_object") is not None,
         })
         return f"250 OK recorded as {message_id}"
 
@@ -90,22 +92,25 @@ class Recorder:
 
 
 class SmtpListener:
-    def __init__(self, recorder, host, port, tls_context):
+    def __init__(self, recorder, host, port, tls_context, implicit_tls):
         self.recorder = recorder
         self.host = host
         self.port = port
         self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
         self.server = None
 
     def factory(self):
         return SMTP(self.recorder, hostname="smtp-recorder", ident="smtp-recorder",
-                    tls_context=self.tls_context, require_starttls=False,
-                    auth_require_tls=False, data_size_limit=64 * 1024 * 1024)
+                    tls_context=None if self.implicit_tls else self.tls_context,
+                    require_starttls=False, auth_require_tls=False,
+                    data_size_limit=64 * 1024 * 1024)
 
     async def start(self):
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(self.factory, self.host, self.port,
-                                               reuse_address=True)
+        self.server = await loop.create_server(
+            self.factory, self.host, self.port, reuse_address=True,
+            ssl=self.tls_context if self.implicit_tls else None)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self):
@@ -196,6 +201,8 @@ async def main():
     parser.add_argument("--dir", required=True, help="where each message is stored as <id>.eml")
     parser.add_argument("--tls-cert", help="PEM certificate: offer STARTTLS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--smtps", action="store_true",
+                        help="with --tls-cert: TLS from the first byte (smtps://) instead of STARTTLS")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
@@ -205,7 +212,9 @@ async def main():
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
 
     recorder = Recorder(args.dir)
-    listener = SmtpListener(recorder, args.host, args.smtp_port, tls_context)
+    if args.smtps and tls_context is None:
+        parser.error("--smtps needs --tls-cert and --tls-key")
+    listener = SmtpListener(recorder, args.host, args.smtp_port, tls_context, args.smtps)
     await listener.start()
     http = await asyncio.start_server(
         lambda r, w: handle_http(r, w, recorder, listener), args.host, args.http_port,

@@ -336,6 +336,32 @@ TEST_F(ChargifyWorkerSystem, StartTlsIsUsedWhenOfferedAndTheCertificateIsVerifie
   EXPECT_EQ(recorded[0].rcpt_to, std::vector<std::string>{s.email});
 }
 
+TEST_F(ChargifyWorkerSystem, SmtpsUrlSpeaksTlsFromTheFirstByte) {
+  auto made = run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", scratch_.path("key.pem"), "-out", scratch_.path("cert.pem"),
+                           "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                           "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  SmtpRecorder smtp({"--tls-cert", scratch_.path("cert.pem"), "--tls-key",
+                     scratch_.path("key.pem"), "--smtps"});
+  auto topics = chargify_topics(unique_name("chg") + ".", true);
+  write_attachment(scratch_, "guide.pdf");
+  auto publisher = test_publisher();
+  Signup s = signup_for("smtps", 11);
+  publish_signup(*publisher, topics.input(), s);
+  ASSERT_TRUE(publisher->flush(30s).ok());
+  std::string url = smtp.smtp_url();
+  url.replace(0, std::string("smtp://").size(), "smtps://");
+  ChargifyWorkerProcess worker(scratch_.path(), catalog_yaml(scratch_.path("guide.pdf")), topics,
+                               smtp, {{"SMTP_URL", url}, {"SMTP_CA_FILE", scratch_.path("cert.pem")}});
+  ASSERT_TRUE(eventually([&] { return committed_sum(topics.group, topics.input()) == 1; }, 60s))
+      << worker.log();
+  auto recorded = smtp.messages();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_TRUE(recorded[0].tls);
+  EXPECT_EQ(worker.outcome("sent"), 1);
+}
+
 TEST_F(ChargifyWorkerSystem, BadCatalogStopsStartupListingEveryProblem) {
   SmtpRecorder smtp;
   const std::string yaml =
