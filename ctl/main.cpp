@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   using namespace wi::ctl;
-  CLI::App app{"ingestctl: operate webhook-ingest (topics, tail, replay, redrive, send, bench)"};
+  CLI::App app{"ingestctl: operate webhook-ingest (topics, tail, replay, redrive, send, bench, token)"};
   app.require_subcommand(1);
   GlobalFlags flags;
   app.add_option("--config", flags.config_file, "YAML config file (default: $INGEST_CONFIG)");
