@@ -54,6 +54,10 @@ class FakeGit final : public Git {
     return std::optional<std::string>();
   }
   Status checkout(const std::string&, const std::string&) override { return {}; }
+  Result<std::optional<std::string>> remote_ref(const std::string&, const std::string&,
+                                                const std::string&) override {
+    return std::optional<std::string>();
+  }
 };
 
 TEST(DeployConfig, ReadsTargetsWithDefaults) {
