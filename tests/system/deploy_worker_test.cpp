@@ -50,11 +50,35 @@ class DeployWorkerTest : public ::testing::Test {
     return t;
   }
 
+  // With `replay_history` (the default), a host seen for the first time first gets the
+  // README's first-start recipe (ingestctl replay), so pushes published before it started are
+  // deployed; without it the worker starts as a new host does: at the end of the topic.
   std::unique_ptr<DeployWorkerProcess> start(const std::vector<TargetSpec>& targets,
-                                             std::map<std::string, std::string> env = {}) {
+                                             std::map<std::string, std::string> env = {},
+                                             bool replay_history = true) {
     if (!env.count("DEPLOY_HOST")) env["DEPLOY_HOST"] = host_;
     env["TOPIC_PREFIX"] = prefix_;
+    if (replay_history) {
+      replay_history_for_new_group("deploy-" + env["DEPLOY_HOST"], prefix_ + "github");
+    }
     return std::make_unique<DeployWorkerProcess>(dir_.path(), deploy_yaml(targets), env);
+  }
+
+  // Publishes pings (keyed like this test's pushes, so on their partition) until `group`
+  // has committed one: from then on the worker is positioned and sees every new record.
+  void wait_until_consuming(const std::string& group, DeployWorkerProcess& worker) {
+    int pings = 0;
+    bool consuming = eventually_for(90s, [&] {
+      publish_event(*publisher_, topic_, repo_, "ev-ready-" + std::to_string(++pings), "ping",
+                    R"({"zen":"Anything added dilutes everything else.","hook_id":7})");
+      return eventually_for(2s, [&] {
+        for (const auto& [p, offset] : committed_offsets(group, topic_, 3)) {
+          if (offset != kafka::Consumer::kOffsetInvalid) return true;
+        }
+        return false;
+      });
+    });
+    ASSERT_TRUE(consuming) << "the worker never committed a ping\n" << worker.log();
   }
 
   Push push(const std::string& after, const std::string& before = kZeroSha) {
@@ -568,6 +592,85 @@ TEST_F(DeployWorkerTest, InvalidConfigurationStopsStartupListingEveryProblem) {
         std::string("deploy.targets[2].surprise: unknown key")}) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << "missing: " << expected << "\n" << r.err;
   }
+}
+
+// ---- replay safety and first start -------------------------------------------------------------
+
+TEST_F(DeployWorkerTest, ANewHostStartsAtTheEndDeployingTheNextPushNotHistory) {
+  auto dir = repos_->clone("target");
+  auto history = repos_->commit_and_push("released before this host existed");
+  publish_push(*publisher_, topic_, push(history), "ev-history");
+  const std::string group = "deploy-" + host_;
+  auto worker = start({target(dir)}, {}, /*replay_history=*/false);
+  wait_until_consuming(group, *worker);
+
+  auto next = repos_->commit_and_push("the next release");
+  publish_push(*publisher_, topic_, push(next, history), "ev-next");
+  ASSERT_FALSE(wait_for_result(repo_, "ev-next", "success").empty()) << worker->log();
+  auto results = deploy_results(repo_);
+  ASSERT_EQ(results.size(), 1u) << "history was handled too\n" << worker->log();
+  auto ran = read_recorded(recorded_);
+  ASSERT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[0].sha, next);
+  EXPECT_EQ(repos_->head(dir), next);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST_F(DeployWorkerTest, TheFirstStartRecipeDeploysOnlyTheCurrentTipOfHistory) {
+  auto dir = repos_->clone("target");
+  auto old = repos_->commit_and_push("old release");
+  publish_push(*publisher_, topic_, push(old), "ev-old");
+  auto tip = repos_->commit_and_push("current release");
+  publish_push(*publisher_, topic_, push(tip, old), "ev-tip");
+  auto worker = start({target(dir)});  // the README's recipe first, then the worker
+
+  ASSERT_FALSE(wait_for_result(repo_, "ev-tip", "success").empty()) << worker->log();
+  auto olds = results_for_event(deploy_results(repo_), "ev-old");
+  ASSERT_EQ(olds.size(), 1u) << worker->log();
+  EXPECT_EQ(olds[0]["status"], "skipped");
+  // Superseded when both arrive in one batch, stale when the tip rule sees it alone.
+  EXPECT_TRUE(olds[0]["reason"] == "superseded" || olds[0]["reason"] == "stale") << olds[0].raw;
+  auto ran = read_recorded(recorded_);
+  ASSERT_EQ(ran.size(), 2u) << "only the tip ran its commands";
+  EXPECT_EQ(ran[0].sha, tip);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST_F(DeployWorkerTest, AnOldSignedPushPostedAgainIsStaleAndRollsNothingBack) {
+  IngestdProcess ingestd;
+  prefix_ = ingestd.topic("github").substr(0, ingestd.topic("github").size() - 6);
+  topic_ = ingestd.topic("github");
+  create_topics({topic_ + ".dlq"});
+  auto dir = repos_->clone("target");
+  auto base = repos_->head(dir);
+  auto worker = start({target(dir)});
+
+  auto good = repos_->commit_and_push("good release");
+  const std::string captured = push_payload(push(good, base));
+  auto r = ingestd.post_github(captured, "delivery-good");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer") << ingestd.log();
+  ASSERT_FALSE(wait_for_result(repo_, "delivery-good", "success").empty()) << worker->log();
+  auto newer = repos_->commit_and_push("newer release");
+  r = ingestd.post_github(push_payload(push(newer, good)), "delivery-newer");
+  ASSERT_TRUE(r && r->status == 200);
+  ASSERT_FALSE(wait_for_result(repo_, "delivery-newer", "success").empty()) << worker->log();
+
+  // An attacker who saw the first delivery posts it again, validly signed, under a new id,
+  // with headers that try to pass it off as an operator's replay.
+  auto replayed = ingestd.post(
+      "github",
+      {"Content-Type: application/json", "X-GitHub-Event: push", "X-GitHub-Delivery: delivery-attack",
+       "X-Hub-Signature-256: " + github_signature(captured), "replayed-from: " + topic_ + "/0/0",
+       "redrive-for-group: deploy-" + host_},
+      captured);
+  ASSERT_TRUE(replayed && replayed->status == 200);
+  auto attack = wait_for_result(repo_, "delivery-attack", "skipped");
+  ASSERT_EQ(attack.size(), 1u) << worker->log();
+  EXPECT_EQ(attack[0]["reason"], "stale") << attack[0].raw;
+  EXPECT_EQ(attack[0]["sha"], good);
+  EXPECT_EQ(repos_->head(dir), newer) << "rolled back by a re-POSTed push";
+  EXPECT_EQ(read_recorded(recorded_).size(), 4u) << "commands ran for the attack";
+  EXPECT_EQ(worker->stop(), 0);
 }
 
 }  // namespace

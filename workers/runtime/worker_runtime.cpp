@@ -74,6 +74,7 @@ Status WorkerRuntime::start() {
   options.listener = this;
   options.session_timeout_ms = options_.session_timeout_ms;
   options.max_poll_interval_ms = options_.max_poll_interval_ms;
+  options.auto_offset_reset = options_.auto_offset_reset;
   auto consumer = kafka::RdKafkaConsumer::create(options);
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);

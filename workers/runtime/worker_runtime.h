@@ -52,6 +52,7 @@ struct RuntimeOptions {
   std::size_t max_batch = 500;
   int session_timeout_ms = 10000;
   int max_poll_interval_ms = 300000;
+  std::string auto_offset_reset = "earliest";  // for a group without committed offsets
 };
 
 struct RuntimeMetrics {
