@@ -24,6 +24,12 @@ std::string random_suffix() {
   return out;
 }
 
+std::map<std::string, std::string> headers_of(const kafka::ConsumedRecord& record) {
+  std::map<std::string, std::string> out;
+  for (const auto& h : record.headers) out[h.name] = h.value;
+  return out;
+}
+
 class DeployWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -671,6 +677,81 @@ TEST_F(DeployWorkerTest, AnOldSignedPushPostedAgainIsStaleAndRollsNothingBack) {
   EXPECT_EQ(repos_->head(dir), newer) << "rolled back by a re-POSTed push";
   EXPECT_EQ(read_recorded(recorded_).size(), 4u) << "commands ran for the attack";
   EXPECT_EQ(worker->stop(), 0);
+}
+
+// ---- redrive and replay for one host (SPEC §5: redrive-for-group) --------------------------------
+// These two need the runtime side (dlq-group on dead letters, skipping records whose
+// redrive-for-group names another group), written on another branch.
+
+TEST_F(DeployWorkerTest, ARedrivenDeadLetterIsDeployedByTheHostThatFailedItOnly) {
+  auto dir_a = repos_->clone("host-a");
+  auto dir_b = repos_->clone("host-b");
+  git(dir_a, {"remote", "add", "flaky", dir_.path() + "/not-there-yet.git"});
+  std::string host_a = "alpha-" + random_suffix(), host_b = "beta-" + random_suffix();
+  auto target_a = target(dir_a);
+  target_a.remote = "flaky";
+  auto a = start({target_a}, {{"DEPLOY_HOST", host_a}, {"WORKER_MAX_ATTEMPTS", "2"}});
+  auto b = start({target(dir_b)}, {{"DEPLOY_HOST", host_b}});
+  auto sha = repos_->commit_and_push("host a cannot fetch this yet");
+  publish_push(*publisher_, topic_, push(sha), "ev-1");
+
+  // b deploys; a cannot fetch and dead-letters the push, naming its group.
+  ASSERT_FALSE(wait_for_result(repo_, "ev-1", "success").empty()) << b->log();
+  auto letters = read_topic(topic_ + ".dlq", 1, 90s);
+  ASSERT_EQ(letters.size(), 1u) << a->log();
+  EXPECT_EQ(headers_of(letters[0])["dlq-group"], "deploy-" + host_a);
+
+  // The remote is back; the operator redrives the dead letter.
+  git(dir_a, {"remote", "set-url", "flaky", repos_->origin()});
+  auto redrive = run_process({INGESTCTL_PATH, "redrive", topic_ + ".dlq"},
+                             {{"KAFKA_BROKERS", test_brokers()}});
+  ASSERT_EQ(redrive.exit_code, 0) << redrive.out << redrive.err;
+  ASSERT_TRUE(eventually_for(90s, [&] {
+    for (const auto& r : results_for_event(deploy_results(repo_), "ev-1")) {
+      if (r["host"] == host_a && r["status"] == "success") return true;
+    }
+    return false;
+  })) << a->log();
+  EXPECT_EQ(repos_->head(dir_a), sha);
+
+  // b has consumed the redriven record too (its group is at the end) and did nothing with it.
+  const auto ends = record_count(topic_);
+  ASSERT_TRUE(eventually_for(60s, [&] { return committed_total("deploy-" + host_b, topic_, 3) == ends; }))
+      << b->log();
+  std::size_t b_results = 0;
+  for (const auto& r : results_for_event(deploy_results(repo_), "ev-1")) b_results += r["host"] == host_b;
+  EXPECT_EQ(b_results, 1u) << "host b handled a redrive meant for host a\n" << b->log();
+  EXPECT_EQ(read_recorded(recorded_).size(), 4u) << "two commands on each host, once";
+}
+
+TEST_F(DeployWorkerTest, AReplayForOneGroupRollsBackThatHostOnly) {
+  auto dir_a = repos_->clone("host-a");
+  auto dir_b = repos_->clone("host-b");
+  std::string host_a = "alpha-" + random_suffix(), host_b = "beta-" + random_suffix();
+  auto a = start({target(dir_a)}, {{"DEPLOY_HOST", host_a}});
+  auto b = start({target(dir_b)}, {{"DEPLOY_HOST", host_b}});
+  auto good = repos_->commit_and_push("good");
+  publish_push(*publisher_, topic_, push(good), "ev-good");
+  auto count_success = [&](const std::string& event) {
+    int n = 0;
+    for (const auto& r : results_for_event(deploy_results(repo_), event)) n += r["status"] == "success";
+    return n;
+  };
+  ASSERT_TRUE(eventually_for(90s, [&] { return count_success("ev-good") == 2; })) << a->log() << b->log();
+  auto bad = repos_->commit_and_push("bad");
+  publish_push(*publisher_, topic_, push(bad, good), "ev-bad");
+  ASSERT_TRUE(eventually_for(90s, [&] { return count_success("ev-bad") == 2; })) << a->log() << b->log();
+
+  auto replay = run_process({INGESTCTL_PATH, "replay", "--topic", topic_, "--event-id", "ev-good",
+                             "--for-group", "deploy-" + host_b},
+                            {{"KAFKA_BROKERS", test_brokers()}});
+  ASSERT_EQ(replay.exit_code, 0) << replay.out << replay.err;
+  ASSERT_TRUE(eventually_for(90s, [&] { return repos_->head(dir_b) == good; })) << b->log();
+  const auto ends = record_count(topic_);
+  ASSERT_TRUE(eventually_for(60s, [&] { return committed_total("deploy-" + host_a, topic_, 3) == ends; }))
+      << a->log();
+  EXPECT_EQ(repos_->head(dir_a), bad) << "host a rolled back by a replay for host b";
+  EXPECT_EQ(count_success("ev-good"), 3) << "the replay deployed on b only";
 }
 
 }  // namespace
