@@ -29,8 +29,6 @@ constexpr auto kPollSlice = 20ms;
 // this long: a process that left the group (setsid) but kept the pipe must not keep the
 // deploy waiting.
 constexpr auto kDrainAfterExit = 200ms;
-// Between SIGTERM and SIGKILL when the worker shuts down.
-constexpr auto kStopGrace = 2s;
 
 std::string env_value(const std::vector<std::string>& env, std::string_view name) {
   for (const auto& entry : env) {
@@ -252,7 +250,7 @@ CommandOutcome PosixCommandRunner::run(const CommandSpec& spec) {
       } else if (spec.stopping && spec.stopping()) {
         ::kill(-pid, SIGTERM);
         out.interrupted = true;
-        kill_at = now + kStopGrace;
+        kill_at = now + spec.stop_grace;
       }
     }
     if (out.interrupted && !exited && !killed && now >= kill_at) {

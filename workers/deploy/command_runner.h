@@ -37,6 +37,7 @@ struct CommandSpec {
   std::chrono::milliseconds timeout{60000};
   std::size_t output_limit = 4096;
   std::function<bool()> stopping;  // may be empty; true → stop the child and report interrupted
+  std::chrono::milliseconds stop_grace{2000};  // between SIGTERM and SIGKILL when stopping
   std::string group_file;          // may be empty
 };
 

@@ -184,8 +184,10 @@ TEST(DeployCommandRunner, StoppingTerminatesTheChildAndSaysInterrupted) {
 TEST(DeployCommandRunner, ACommandThatIgnoresSigtermIsKilledAfterTheGrace) {
   TempDir dir;
   PosixCommandRunner runner;
-  auto s = spec({"/bin/sh", "-c", "trap '' TERM; touch ready; exec /bin/sleep 300"}, dir.path());
-  s.timeout = 30s;  // without the SIGKILL it would end as a timeout, which the test tells apart
+  // Without the SIGKILL the sleep would end by itself (exit 0) after 20 s.
+  auto s = spec({"/bin/sh", "-c", "trap '' TERM; touch ready; exec /bin/sleep 20"}, dir.path());
+  s.timeout = 60s;
+  s.stop_grace = 100ms;
   // Ask to stop only once SIGTERM is ignored, so the test cannot pass on a plain SIGTERM.
   s.stopping = [&] { return std::filesystem::exists(dir.path() + "/ready"); };
   auto out = runner.run(s);
