@@ -679,6 +679,27 @@ TEST_F(DeployWorkerTest, AnOldSignedPushPostedAgainIsStaleAndRollsNothingBack) {
   EXPECT_EQ(worker->stop(), 0);
 }
 
+TEST_F(DeployWorkerTest, SigtermReachesACommandThatIgnoresItAsSigkill) {
+  auto dir = repos_->clone("target");
+  const std::string pid_file = dir_.path() + "/stubborn.pid";
+  auto t = target(dir, {{recorder_, "start"},
+                        {"/bin/sh", "-c", "trap '' TERM; echo $$ > " + pid_file +
+                                              "; exec /bin/sleep 120"}});
+  auto worker = start({t});
+  auto sha = repos_->commit_and_push("a stubborn deploy");
+  publish_push(*publisher_, topic_, push(sha), "ev-stubborn");
+  ASSERT_TRUE(eventually_for(60s, [&] { return !read_lines(pid_file).empty(); })) << worker->log();
+  const int stubborn = std::stoi(read_lines(pid_file).at(0));
+  ASSERT_TRUE(process_alive(stubborn));
+
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(worker->stop(), 0) << worker->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "SPEC §5: exit within 10 s";
+  EXPECT_TRUE(eventually_for(5s, [&] { return !process_alive(stubborn); }))
+      << "a command that ignores SIGTERM outlived the worker";
+  EXPECT_TRUE(deploy_results(repo_).empty()) << "an abandoned deploy has no result";
+}
+
 // ---- redrive and replay for one host (SPEC §5: redrive-for-group) --------------------------------
 // These two need the runtime side (dlq-group on dead letters, skipping records whose
 // redrive-for-group names another group), written on another branch.
