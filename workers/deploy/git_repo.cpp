@@ -104,6 +104,9 @@ Status GitRepo::fetch(const std::string& dir, const std::string& remote, bool ta
   }
   args.push_back("--");
   args.push_back(remote);
+  // Every branch into refs/remotes/<remote>/, whatever the clone's own refspec (a
+  // --single-branch or mirror clone): remote_ref() reads the tips from there.
+  args.push_back("+refs/heads/*:refs/remotes/" + remote + "/*");
   auto out = git(dir, args, stopping);
   if (out.ok()) return {};
   auto message = fmt::format("git fetch {}: {}", remote, describe(out));

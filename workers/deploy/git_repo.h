@@ -30,7 +30,8 @@ class Git {
   virtual ~Git() = default;
   // The work tree containing `dir`, after checking that `remote` is configured in it.
   virtual Result<WorkTree> inspect(const std::string& dir, const std::string& remote) = 0;
-  // Fetches the remote's branches (and tags when `tags`), pruning deleted ones.
+  // Fetches the remote's branches into refs/remotes/<remote>/ (and tags when `tags`),
+  // pruning deleted ones.
   virtual Status fetch(const std::string& dir, const std::string& remote, bool tags,
                        const std::function<bool()>& stopping) = 0;
   // HEAD's commit; nullopt in a repository without commits.

@@ -181,5 +181,17 @@ TEST_F(DeployGitRepo, RemoteRefIsTheFetchedTipOfABranchOrATag) {
   EXPECT_EQ(*git_.remote_ref(target_, "origin", "main"), std::nullopt);
 }
 
+TEST_F(DeployGitRepo, TheTipIsFetchedEvenInASingleBranchClone) {
+  // A clone made with --single-branch of another branch only fetches that branch by its own
+  // refspec; the deploy's fetch still brings main's tip.
+  run(work_, {"push", "--quiet", "origin", "main:other"});
+  const std::string narrow = root_ + "/narrow";
+  run(root_, {"clone", "--quiet", "--single-branch", "--branch", "other", origin_, narrow});
+  auto second = commit("two");
+  run(work_, {"push", "--quiet", "origin", "main"});
+  ASSERT_TRUE(git_.fetch(narrow, "origin", false, {}).ok());
+  EXPECT_EQ(*git_.remote_ref(narrow, "origin", "refs/heads/main"), second);
+}
+
 }  // namespace
 }  // namespace wi::deploy
