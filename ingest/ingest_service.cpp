@@ -292,6 +292,8 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
       {"received-at", format_rfc3339_ms(request.received_at)},
       {"content-type", content_type ? *content_type : ""},
   };
+  // Always under http-: a request can never set a header the workers act on (replayed-from,
+  // redrive-for-group, dlq-*), whatever the allowlist says.
   for (const auto& allowed : routed.config.forward_headers) {
     if (const std::string* v = request.head.headers.find(allowed)) {
       record.headers.push_back({"http-" + allowed, *v});

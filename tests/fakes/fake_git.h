@@ -2,6 +2,9 @@
 // FakeGit: repositories as sets of commits, for the deploy agent's tests.
 //   remote / local / checked_out / peeled  → what the remote has, what a fetch brought in, HEAD,
 //                                            annotated tag object → commit
+//   remote_refs                            → the remote's refs ("refs/heads/main" → sha); a
+//                                            successful fetch copies them to fetched_refs,
+//                                            which remote_ref() answers from
 //   fetch_failures = n                     → the next n fetches fail (retryable)
 //   checkout_fails                         → every checkout fails (permanent)
 //   work_trees                             → when set, inspect() knows only these dirs (others
@@ -25,6 +28,8 @@ class FakeGit final : public deploy::Git {
   std::set<std::string> local;
   std::set<std::string> remote;
   std::map<std::string, std::string> peeled;
+  std::map<std::string, std::string> remote_refs;
+  std::map<std::string, std::string> fetched_refs;
   int fetch_failures = 0;
   bool checkout_fails = false;
   std::optional<std::map<std::string, Result<deploy::WorkTree>>> work_trees;
@@ -44,6 +49,7 @@ class FakeGit final : public deploy::Git {
       return Error::unavailable("git fetch origin: exit 128: fatal: unable to access");
     }
     local.insert(remote.begin(), remote.end());
+    fetched_refs = remote_refs;
     return {};
   }
   Result<std::optional<std::string>> head(const std::string&) override { return checked_out; }
@@ -58,6 +64,11 @@ class FakeGit final : public deploy::Git {
     if (checkout_fails) return Error::internal("git checkout: exit 128: fatal: index.lock exists");
     checked_out = commit;
     return {};
+  }
+  Result<std::optional<std::string>> remote_ref(const std::string&, const std::string&,
+                                                const std::string& ref) override {
+    auto it = fetched_refs.find(ref);
+    return it == fetched_refs.end() ? std::optional<std::string>() : it->second;
   }
 };
 

@@ -14,6 +14,7 @@ RuntimeConsumers rdkafka_consumers(const RuntimeOptions& options) {
     group.listener = &listener;
     group.session_timeout_ms = options.session_timeout_ms;
     group.max_poll_interval_ms = options.max_poll_interval_ms;
+    group.auto_offset_reset = options.auto_offset_reset;
     auto created = kafka::RdKafkaConsumer::create(group);
     if (!created) return created.error();
     return RuntimeConsumers::ConsumerPtr(std::move(*created));

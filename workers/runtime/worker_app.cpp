@@ -82,6 +82,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   options.group = config.group;
   options.topics = parts.topics;
   options.state_topic = parts.state_topic;
+  options.auto_offset_reset = parts.auto_offset_reset;
   options.client = config.client(name + "-worker");
   options.max_attempts = config.max_attempts;
   options.backoff_initial = config.backoff_initial;

@@ -23,6 +23,9 @@ struct WorkerParts {
   std::optional<std::string> state_topic;
   // Registers the kind's own metrics in the registry the worker serves on /metrics.
   std::function<void(metrics::Registry&)> attach_metrics;
+  // Where a group without committed offsets starts: "earliest" (every retained record) or
+  // "latest" (only records published after it joined).
+  std::string auto_offset_reset = "earliest";
 };
 
 struct WorkerDescription {

@@ -62,6 +62,7 @@ struct RuntimeOptions {
   int max_poll_interval_ms = 300000;
   // Seeds the backoff jitter; unset: a random seed (tests set it to get repeatable delays).
   std::optional<std::uint32_t> jitter_seed;
+  std::string auto_offset_reset = "earliest";  // for a group without committed offsets
 };
 
 // Where the runtime gets its Kafka consumers: run_worker makes RdKafkaConsumers

@@ -149,6 +149,7 @@ class DeployHandlerTest : public ::testing::Test {
     git_.checked_out = kA;
     git_.local = {kA};
     git_.remote = {kA, kB, kC};
+    git_.remote_refs = {{"refs/heads/main", kB}};  // the default push is the tip
     ledger_.entry = LedgerEntry{kA, true};
   }
 
@@ -337,6 +338,7 @@ TEST_F(DeployHandlerTest, OnlyTheNewestWaitingPushForATargetDeploys) {
   other_branch.ref = "refs/heads/develop";
   deletion.deleted = true;
   deletion.after = kZero;
+  git_.remote_refs["refs/heads/main"] = kC;
   std::vector<kafka::ConsumedRecord> batch = {record(p2, "ev-2", 11), record(p3, "ev-3", 12),
                                               record(other_branch, "ev-dev", 13),
                                               record(deletion, "ev-del", 14)};
@@ -505,6 +507,7 @@ TEST_F(DeployHandlerTest, PayloadTextNeverReachesAnArgv) {
   PushSpec p;
   p.ref = "refs/heads/x;$(touch${IFS}/tmp/pwned)`id`";
   p.pusher = "eve; rm -rf / `reboot` $(touch /tmp/pwned)";
+  git_.remote_refs[p.ref] = kB;
   EXPECT_EQ(handle(record(p, "ev-1", 1)).outcome, Outcome::kProcessed);
   ASSERT_EQ(runner_.runs.size(), 2u);
   for (const auto& run : runner_.runs) {
@@ -525,6 +528,7 @@ TEST_F(DeployHandlerTest, TagsDeployWhenTheTargetAsksForThemPeelingAnnotatedTags
   config_.targets[0].tags = true;
   git_.remote.insert(kTagObject);
   git_.peeled[kTagObject] = kC;
+  git_.remote_refs["refs/tags/v2"] = kTagObject;
   PushSpec tag;
   tag.ref = "refs/tags/v2";
   tag.after = kTagObject;
@@ -545,6 +549,7 @@ TEST_F(DeployHandlerTest, IncludeTagsTurnsTagsOnForEveryTarget) {
   PushSpec tag;
   tag.ref = "refs/tags/v3";
   tag.after = kC;
+  git_.remote_refs["refs/tags/v3"] = kC;
   EXPECT_EQ(handle(record(tag, "ev-tag", 1)).outcome, Outcome::kProcessed);
   EXPECT_EQ(git_.checked_out, kC);
 }
@@ -575,6 +580,81 @@ TEST_F(DeployHandlerTest, MetricsCountResultsAndTrackTheDeployedCommit) {
   EXPECT_NE(text.find("deploy_duration_seconds_count{target=\"acme/web@main\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("deploy_status_reports_total{outcome=\"sent\"} 2"), std::string::npos);
+}
+
+// ---- the tip rule (replay safety) ----------------------------------------------------------
+
+TEST_F(DeployHandlerTest, AnOldPushPostedAgainIsStaleAndDoesNotRollBack) {
+  // kC is live and the branch's tip; someone re-POSTs the captured, validly signed push of kB.
+  git_.checked_out = kC;
+  git_.local = {kA, kB, kC};
+  git_.remote_refs["refs/heads/main"] = kC;
+  ledger_.entry = LedgerEntry{kC, true};
+  EXPECT_EQ(handle(record({}, "ev-old", 50)).outcome, Outcome::kSkipped);
+  EXPECT_EQ(git_.calls, (std::vector<std::string>{"fetch /srv/web origin"}))
+      << "the tip is read after a fetch, and nothing is checked out";
+  EXPECT_EQ(git_.checked_out, kC);
+  EXPECT_TRUE(runner_.runs.empty());
+  EXPECT_EQ(ledger_.entry, (LedgerEntry{kC, true}));
+  EXPECT_TRUE(http_.requests.empty()) << "no commit status for a push that does not deploy";
+  ASSERT_EQ(publisher_.records().size(), 1u);
+  auto r = result(0);
+  EXPECT_EQ(r->str("status"), "skipped");
+  EXPECT_EQ(r->str("reason"), "stale");
+  EXPECT_EQ(r->str("sha"), kB);
+  EXPECT_NE(r->str("detail").find("refs/heads/main is at " + kC.substr(0, 12)), std::string::npos)
+      << r->text;
+}
+
+TEST_F(DeployHandlerTest, TheTipIsReadAfterTheFetchNotBeforeIt) {
+  // Before the fetch the clone still thinks kA is the tip; the remote has moved on to kB.
+  git_.fetched_refs = {{"refs/heads/main", kA}};
+  EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kProcessed);
+  EXPECT_EQ(git_.checked_out, kB);
+  EXPECT_EQ(result(0)->str("status"), "success");
+}
+
+TEST_F(DeployHandlerTest, APushForABranchDeletedOnTheRemoteIsStale) {
+  git_.remote_refs.clear();
+  EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kSkipped);
+  EXPECT_TRUE(runner_.runs.empty());
+  auto r = result(0);
+  EXPECT_EQ(r->str("reason"), "stale");
+  EXPECT_EQ(r->str("detail"), "refs/heads/main is not on origin after the fetch");
+}
+
+TEST_F(DeployHandlerTest, AReplayedPushIsExemptFromTheTipRule) {
+  git_.checked_out = kC;
+  git_.local = {kA, kB, kC};
+  git_.remote_refs["refs/heads/main"] = kC;
+  ledger_.entry = LedgerEntry{kC, true};
+  auto r = record({}, "ev-old", 50);
+  r.headers.push_back({"replayed-from", "webhooks.github/2/7"});
+  EXPECT_EQ(handle(r).outcome, Outcome::kProcessed);
+  EXPECT_EQ(git_.checked_out, kB) << "an operator's replay still rolls back";
+  EXPECT_EQ(result(0)->str("status"), "success");
+}
+
+TEST_F(DeployHandlerTest, AMovedTagIsStaleToo) {
+  config_.targets[0].tags = true;
+  git_.remote_refs["refs/tags/v1"] = kC;  // v1 was moved to kC since this push
+  PushSpec tag;
+  tag.ref = "refs/tags/v1";
+  tag.after = kB;
+  EXPECT_EQ(handle(record(tag, "ev-tag", 1)).outcome, Outcome::kSkipped);
+  EXPECT_EQ(result(0)->str("reason"), "stale");
+  EXPECT_TRUE(runner_.runs.empty());
+}
+
+TEST_F(DeployHandlerTest, TheCommandEnvironmentNamesTheHostTheEventAndTheTarget) {
+  handle(record({}, "ev-env", 1));
+  ASSERT_EQ(runner_.runs.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto env = runner_.env_of(i);
+    EXPECT_EQ(env["DEPLOY_HOST"], "web-1");
+    EXPECT_EQ(env["DEPLOY_EVENT_ID"], "ev-env");
+    EXPECT_EQ(env["DEPLOY_TARGET"], "acme/web@main");
+  }
 }
 
 }  // namespace
