@@ -34,7 +34,8 @@ Control API for tests (JSON in, JSON out):
   POST /_control/delay     {"delay_ms"}  every API call takes at least this long
   GET  /_control/stats     {"calls": {endpoint: {account: n}}, "overlaps": {account: n},
                             "max_in_flight": {account: n}, "served": {account: [entries]},
-                            "refreshes": {account: n}, "log": [...]}
+                            "refreshes": {account: n}, "issued": [access tokens],
+                            "log": [{endpoint, account, status, start, end}]}
 Only the standard library.
 """
 import argparse
@@ -72,6 +73,7 @@ class State:
         self.served = {}  # account -> entries served, in order
         self.refreshes = {}
         self.log = []
+        self.issued = []  # every access token handed out (tests check none leaks)
         self.counter = 0
 
     def account(self, account_id):
@@ -82,6 +84,7 @@ class State:
         acct = self.account(account_id)
         token = token or "sl." + secrets.token_urlsafe(24)
         self.tokens[token] = (account_id, time.time() + acct["ttl"])
+        self.issued.append(token)
         return token
 
     def fill(self, entry):
@@ -176,7 +179,8 @@ def make_handler(state):
                     return self._answer(200, {
                         "calls": state.calls, "overlaps": state.overlaps,
                         "max_in_flight": state.max_in_flight, "served": state.served,
-                        "refreshes": state.refreshes, "log": state.log})
+                        "refreshes": state.refreshes, "issued": state.issued,
+                        "log": state.log})
             self._answer(404, {"error": "not found"})
 
         def do_POST(self):
