@@ -8,7 +8,6 @@
 #include <simdjson.h>
 
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,27 +21,12 @@
 #include "tests/support/kafka_env.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_http.h"
+#include "tests/system/test_worker_fixture.h"
 
 namespace wi::testing {
 
 inline const std::string kDropboxAppKey = "test-dropbox-app-key";
 inline const std::string kDropboxAppSecret = "test-dropbox-app-secret";
-
-// Polls `done` until it holds or `limit` passes.
-template <typename F>
-bool dropbox_eventually(std::chrono::milliseconds limit, F done) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
-inline std::string dropbox_read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // ---- the stand-in ---------------------------------------------------------------------------
 
@@ -55,15 +39,15 @@ class DropboxStandin {
                                  std::to_string(page_size)},
         std::map<std::string, std::string>{}, log_);
     // Ready = the one {"port": N} line on stdout.
-    bool ready = dropbox_eventually(std::chrono::seconds(20), [&] {
-      auto text = dropbox_read_file(log_);
+    bool ready = eventually([&] {
+      auto text = process_->log();
       auto at = text.find("{\"port\": ");
       if (at == std::string::npos) return false;
       port_ = static_cast<std::uint16_t>(std::stoi(text.substr(at + 9)));
       return port_ != 0;
-    });
+    }, std::chrono::seconds(20));
     if (!ready) {
-      ADD_FAILURE() << "the Dropbox stand-in did not start:\n" << dropbox_read_file(log_);
+      ADD_FAILURE() << "the Dropbox stand-in did not start:\n" << process_->log();
       throw std::runtime_error("dropbox stand-in did not start");
     }
     control("app", R"({"app_key":)" + json::quote(kDropboxAppKey) + R"(,"app_secret":)" +
@@ -200,9 +184,9 @@ class DropboxWorkerProcess {
     log_path_ = scratch + "/dropbox-worker-" + tag + ".log";
     process_ = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{DROPBOX_WORKER_PATH}, all, log_path_);
-    bool up = dropbox_eventually(std::chrono::seconds(30), [&] {
+    bool up = eventually([&] {
       return !process_->running() || metrics().find("dropbox_polls_total") != std::string::npos;
-    });
+    }, std::chrono::seconds(30));
     if (!up || !process_->running()) {
       ADD_FAILURE() << "dropbox-worker did not start; its log:\n" << log();
       throw std::runtime_error("dropbox-worker did not start");
@@ -309,10 +293,10 @@ inline bool all_committed(const std::string& group, const std::string& topic, in
 // Waits until the worker group has handled every notification and every account record.
 inline bool dropbox_quiescent(const std::string& group, const DropboxTopics& t,
                               std::chrono::milliseconds limit = std::chrono::seconds(45)) {
-  return dropbox_eventually(limit, [&] {
+  return eventually([&] {
     return all_committed(group, t.webhook, t.webhook_partitions) &&
            all_committed(group, t.accounts, t.accounts_partitions);
-  });
+  }, limit);
 }
 
 // Publishes notifications as ingestd would (unkeyed, event id = body hash is not needed here:
@@ -342,14 +326,6 @@ inline std::string notification_for(const std::vector<std::string>& accounts) {
     out += (i ? "," : "") + json::quote(accounts[i]);
   }
   return out + R"(]},"delta":{"users":[12345]}})";
-}
-
-inline std::unique_ptr<kafka::RdKafkaPublisher> dropbox_test_publisher() {
-  kafka::PublisherOptions options;
-  options.client = test_client("wi-dropbox-test");
-  auto p = kafka::RdKafkaPublisher::create(options);
-  if (!p) throw std::runtime_error(p.error().message);
-  return std::move(p).value();
 }
 
 }  // namespace wi::testing

@@ -68,7 +68,7 @@ class DropboxWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     standin_ = std::make_unique<DropboxStandin>(dir_.path());
-    publisher_ = dropbox_test_publisher();
+    publisher_ = test_publisher();
     group_ = unique_name("dropbox-worker");
   }
 
@@ -89,7 +89,7 @@ class DropboxWorkerTest : public ::testing::Test {
   void first_poll(const DropboxTopics& topics, const std::string& account,
                   DropboxWorkerProcess& worker) {
     notify(topics, {account}, "ev-first-" + account);
-    ASSERT_TRUE(dropbox_eventually(30s, [&] { return latest_cursors(topics.cursors).count(account); }))
+    ASSERT_TRUE(eventually([&] { return latest_cursors(topics.cursors).count(account); }, 30s))
         << worker.log();
     ASSERT_TRUE(dropbox_quiescent(group_, topics)) << worker.log();
   }
@@ -97,7 +97,7 @@ class DropboxWorkerTest : public ::testing::Test {
   // Waits until `topic` holds at least `n` records.
   static bool wait_for_records(const std::string& topic, std::int64_t n,
                                std::chrono::milliseconds limit = 45s) {
-    return dropbox_eventually(limit, [&] { return record_count(topic) >= n; });
+    return eventually([&] { return record_count(topic) >= n; }, limit);
   }
 
   TempDir dir_;
@@ -135,7 +135,7 @@ TEST_F(DropboxWorkerTest, SignedNotificationForTwoAccountsEmitsTheirEntriesExact
 
   // First notification: no cursors yet, initial_sync skip → listed, nothing emitted.
   post(notification_for({a, b}));
-  ASSERT_TRUE(dropbox_eventually(30s, [&] { return latest_cursors(topics.cursors).size() == 2; }))
+  ASSERT_TRUE(eventually([&] { return latest_cursors(topics.cursors).size() == 2; }, 30s))
       << worker->log();
   ASSERT_TRUE(dropbox_quiescent(group_, topics)) << worker->log();
   EXPECT_EQ(record_count(topics.changes), 0) << "the first listing is not emitted by default";
@@ -407,7 +407,7 @@ TEST_F(DropboxWorkerTest, NoTokenAndMalformedNotificationsAreDeadLetteredAndSigh
                R"(": {"access_token": "token-unknown"}})");
   worker->process().signal(SIGHUP);
   notify(topics, {unknown}, "ev-after-sighup");  // the reload happens before this record
-  ASSERT_TRUE(dropbox_eventually(30s, [&] { return changes_for(topics.changes, unknown).size() == 1; }))
+  ASSERT_TRUE(eventually([&] { return changes_for(topics.changes, unknown).size() == 1; }, 30s))
       << worker->log();
   EXPECT_TRUE(worker->process().running()) << "SIGHUP must not end the worker";
   EXPECT_NE(worker->log().find("SIGHUP: tokens file reloaded: 2 account(s)"), std::string::npos);
@@ -435,9 +435,9 @@ TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNe
   standin_->fault(R"({"status":200,"delay_ms":30000,"count":1,"account":")" + a + R"("})");
   notify(topics, {a}, "ev-crash");
   ASSERT_TRUE(wait_for_records(topics.changes, 3)) << worker->log();
-  ASSERT_TRUE(dropbox_eventually(10s, [&] {
+  ASSERT_TRUE(eventually([&] {
     return standin_->calls("list_folder_continue", a) == 2;  // page 1, then page 2 hangs
-  }));
+  }, 10s));
   worker->kill9();
   EXPECT_EQ(record_count(topics.changes), 3) << "page one only";
   EXPECT_EQ(cursor_of(latest_cursors(topics.cursors)[a]), cursor_before)
