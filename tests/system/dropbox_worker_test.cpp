@@ -254,6 +254,50 @@ TEST_F(DropboxWorkerTest, RateLimitAnswersAreWaitedOutWithoutRetriesOrDeadLetter
   EXPECT_EQ(worker->stop(), 0) << worker->log();
 }
 
+TEST_F(DropboxWorkerTest, ARetryAfterLongerThanTheWaitBudgetRequeuesTheAccountAndIsHonoured) {
+  DropboxTopics topics;
+  const std::string a = "dbid:" + unique_name("deferred");
+  standin_->account_with_access_token(a, "token-deferred");
+  write_tokens(R"({")" + a + R"(": {"access_token": "token-deferred"}})");
+  // One second of waiting per record at most, and only two attempts: a rate limit that used
+  // attempts would end in a dead letter quickly.
+  auto worker = start(topics, {{"DROPBOX_MAX_RATE_LIMIT_WAIT_S", "1"}, {"WORKER_MAX_ATTEMPTS", "2"}});
+  first_poll(topics, a, *worker);
+
+  auto served = parse_served(standin_->add_entries(a, R"([{".tag":"file","path_display":"/late.txt"}])"));
+  standin_->fault(R"({"status":429,"count":1,"retry_after":4,"account":")" + a + R"("})");
+  notify(topics, {a}, "ev-deferred");
+  ASSERT_TRUE(wait_for_records(topics.changes, 1)) << worker->log();
+  ASSERT_TRUE(dropbox_quiescent(group_, topics)) << worker->log();
+
+  // The calls for the account after the first poll: the 429, then (no call before Dropbox's
+  // time) the one that succeeded, at least 4 s later.
+  simdjson::dom::parser parser;
+  auto stats = standin_->stats();
+  std::vector<std::pair<std::int64_t, double>> calls;  // status, start
+  for (auto entry : parser.parse(stats)["log"]) {
+    if (std::string_view(entry["account"]) != a ||
+        std::string_view(entry["endpoint"]) != "list_folder_continue") {
+      continue;
+    }
+    calls.push_back({int64_t(entry["status"]), double(entry["start"])});
+  }
+  ASSERT_EQ(calls.size(), 2u) << stats.substr(0, 2000);
+  EXPECT_EQ(calls[0].first, 429);
+  EXPECT_EQ(calls[1].first, 200);
+  EXPECT_GE(calls[1].second - calls[0].second, 4.0) << "Retry-After honoured";
+
+  auto changes = changes_for(topics.changes, a);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]["rev"], served[0].fields["rev"]);
+  EXPECT_EQ(changes[0]["event_id"], "ev-deferred");
+  EXPECT_EQ(record_count(topics.accounts + ".dlq"), 0);
+  EXPECT_EQ(worker->metric(R"(worker_records_total{worker="dropbox",outcome="retried"})"), 0);
+  // Re-queued at least once (how often depends on when each copy comes up).
+  EXPECT_GE(worker->metric(R"(dropbox_polls_total{outcome="deferred"})"), 1);
+  EXPECT_EQ(worker->stop(), 0) << worker->log();
+}
+
 TEST_F(DropboxWorkerTest, ResetRelistsFromScratchAndEmitsEveryEntryDespiteInitialSyncSkip) {
   DropboxTopics topics;
   const std::string a = "dbid:" + unique_name("reset");

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "common/json_text.h"
 #include "common/log.h"
 #include "workers/dropbox/cursor_state.h"
@@ -14,13 +16,31 @@ namespace wi::dropbox {
 
 using worker::HandleResult;
 
+namespace {
+
+constexpr const char* kNotBefore = "dropbox-not-before";
+
+// The time a deferred account record may be polled again (header dropbox-not-before, unix ms).
+std::optional<SystemTime> not_before_of(const kafka::ConsumedRecord& record) {
+  const std::string* value = kafka::find_header(record.headers, kNotBefore);
+  if (!value) return std::nullopt;
+  std::int64_t ms = 0;
+  auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), ms);
+  if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+  return SystemTime(std::chrono::milliseconds(ms));
+}
+
+}  // namespace
+
 struct AccountPoller::Poll {
+  const kafka::ConsumedRecord& record;
   worker::HandlerContext& context;
   std::string account;
   std::string event_id;
   std::size_t pages = 0;
   std::size_t emitted = 0;
   int resets = 0;
+  std::chrono::milliseconds rate_waited{0};  // 429 waits in this handle() call
 
   bool stopping() const { return context.stopping && context.stopping(); }
 };
@@ -40,7 +60,7 @@ AccountPoller::AccountPoller(PollerOptions options, DropboxApi& api, TokenStore&
 
 HandleResult AccountPoller::handle(const kafka::ConsumedRecord& record,
                                    worker::HandlerContext& context) {
-  Poll p{context, record.key.value_or(""), event_id_of(record)};
+  Poll p{record, context, record.key.value_or(""), event_id_of(record)};
   if (!is_account_id(p.account)) {
     return finish("invalid", HandleResult::dead_letter("record key is not an account id"));
   }
@@ -52,7 +72,39 @@ HandleResult AccountPoller::handle(const kafka::ConsumedRecord& record,
       return finish("coalesced", HandleResult::skipped("coalesced"));
     }
   }
+  // A record deferred by a long Retry-After: wait (within the budget) until its time.
+  if (auto not_before = not_before_of(record); not_before && *not_before > clock_.now()) {
+    auto remaining = std::chrono::ceil<std::chrono::milliseconds>(*not_before - clock_.now());
+    auto wait = std::min<std::chrono::milliseconds>(remaining, options_.max_rate_limit_wait);
+    log_->info("account={}: deferred by a rate limit, waiting {} ms", p.account, wait.count());
+    if (!waiter_.wait(wait, [&p] { return p.stopping(); })) return HandleResult::retry("stopping");
+    p.rate_waited += wait;
+    metrics_.rate_limit_wait(std::chrono::duration<double>(wait).count());
+    if (clock_.now() < *not_before) return defer(p, *not_before);
+  }
   return poll(p);
+}
+
+HandleResult AccountPoller::defer(const Poll& p, SystemTime not_before) {
+  // Waiting longer in the handler would hold the partition past max.poll.interval.ms, and
+  // the runtime's retries would use up attempts and end in a dead letter, which a 429 must
+  // never be. So the record goes back to the end of its partition, marked with its time.
+  kafka::OutgoingRecord again;
+  again.topic = options_.accounts_topic;
+  again.key = p.account;
+  again.value = p.record.value;
+  for (const auto& h : p.record.headers) {
+    if (h.name != kNotBefore) again.headers.push_back(h);
+  }
+  again.headers.push_back({kNotBefore, std::to_string(to_unix_ms(not_before))});
+  std::vector<kafka::OutgoingRecord> records;
+  records.push_back(std::move(again));
+  if (auto s = publish_batch(changes_, std::move(records), options_.publish_timeout); !s) {
+    return finish("retry", HandleResult::retry("deferral not published: " + s.error().message));
+  }
+  log_->info("account={} event_id={}: rate limited until {}; the account record is re-queued",
+             p.account, json::quote(p.event_id), format_rfc3339_ms(not_before));
+  return finish("deferred", HandleResult::skipped("rate limited: deferred"));
 }
 
 HandleResult AccountPoller::poll(Poll& p) {
@@ -80,7 +132,6 @@ HandleResult AccountPoller::poll(Poll& p) {
   bool emitting = cursor.has_value() || stored.relist_pending ||
                   options_.initial_sync == InitialSync::kEmit;
   bool refreshed = false;
-  std::chrono::seconds rate_waited{0};
 
   while (true) {
     if (!pacer_.acquire(stopping)) return HandleResult::retry("stopping");
@@ -100,15 +151,13 @@ HandleResult AccountPoller::poll(Poll& p) {
         continue;
       case ApiAnswer::Kind::kRateLimited: {
         auto wait = answer.retry_after.value_or(options_.default_retry_after);
-        if (rate_waited + wait > options_.max_rate_limit_wait) {
-          return finish("rate_limited",
-                        HandleResult::retry(fmt::format("rate limited for over {} s",
-                                                        options_.max_rate_limit_wait.count())));
+        if (p.rate_waited + wait > options_.max_rate_limit_wait) {
+          return defer(p, clock_.now() + wait);
         }
         log_->info("account={}: rate limited ({}), waiting {} s", p.account, answer.detail,
                    wait.count());
         if (!waiter_.wait(wait, stopping)) return HandleResult::retry("stopping");
-        rate_waited += wait;
+        p.rate_waited += wait;
         metrics_.rate_limit_wait(static_cast<double>(wait.count()));
         continue;
       }

@@ -10,8 +10,10 @@
 //     only with initial_sync: emit
 //   then the new cursor is stored (durable), then the runtime commits the record.
 //
-// API answers (DropboxApi): 429 → wait Retry-After (bounded per record) and repeat the same
-// call, no attempt used; 409 reset → a state write that drops the cursor and remembers the
+// API answers (DropboxApi): 429 → wait Retry-After and repeat the same call, no attempt used;
+// a wait beyond max_rate_limit_wait re-queues the account record with a dropbox-not-before
+// header instead (the record is skipped; its copy waits for that time when it comes up), so
+// a rate limit never uses up attempts or ends in a dead letter; 409 reset → a state write that drops the cursor and remembers the
 // reset, then a full re-list that is emitted whatever initial_sync says; 401 → one token
 // refresh, then dead letter "unauthorized"; 5xx, timeouts, transport errors and failed Kafka
 // writes → retry (the runtime's backoff; the cursor was not stored, so the next attempt
@@ -46,6 +48,8 @@ struct PollerOptions {
   std::chrono::milliseconds publish_timeout{30000};
   // A listing that keeps answering "reset" is retried later rather than looped on.
   int max_resets_per_poll = 3;
+  // Where a record deferred by a long Retry-After goes back to (its own input topic).
+  std::string accounts_topic = "dropbox.accounts";
 };
 
 class AccountPoller {
@@ -62,6 +66,7 @@ class AccountPoller {
   struct Poll;
   worker::HandleResult poll(Poll& p);
   Status emit(Poll& p, const ListPage& page);
+  worker::HandleResult defer(const Poll& p, SystemTime not_before);
   worker::HandleResult finish(const char* outcome, worker::HandleResult result);
 
   PollerOptions options_;

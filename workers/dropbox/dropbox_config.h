@@ -6,11 +6,13 @@
 //     initial_sync: skip         # DROPBOX_INITIAL_SYNC: emit|skip the entries of a first listing
 //     api_url: https://api.dropboxapi.com     # DROPBOX_API_URL
 //     oauth_url: https://api.dropbox.com      # DROPBOX_OAUTH_URL
-//     api_timeout_ms: 30000      # DROPBOX_API_TIMEOUT_MS: one API call, the whole exchange
+//     api_timeout_ms: 8000       # DROPBOX_API_TIMEOUT_MS: one API call, the whole exchange
+//                                # (under the 10 s a worker has to stop on SIGTERM: a call
+//                                # in flight cannot be interrupted)
 //     max_calls_per_second: 10   # DROPBOX_MAX_CALLS_PER_SECOND: API calls of this process
 //                                # (0 = no cap); see README "dropbox-worker"
-//     max_rate_limit_wait_s: 120 # DROPBOX_MAX_RATE_LIMIT_WAIT_S: 429 waits per record before
-//                                # the record goes back to the runtime's backoff
+//     max_rate_limit_wait_s: 120 # DROPBOX_MAX_RATE_LIMIT_WAIT_S: 429 waits within one record;
+//                                # a longer Retry-After re-queues the account record
 //     accounts_topic: dropbox.accounts   # DROPBOX_ACCOUNTS_TOPIC
 //     changes_topic: dropbox.changes     # DROPBOX_CHANGES_TOPIC
 //     cursors_topic: dropbox.cursors     # DROPBOX_CURSORS_TOPIC (compacted, co-partitioned)
@@ -34,7 +36,7 @@ struct DropboxConfig {
   InitialSync initial_sync = InitialSync::kSkip;
   std::string api_url = "https://api.dropboxapi.com";
   std::string oauth_url = "https://api.dropbox.com";
-  std::chrono::milliseconds api_timeout{30000};
+  std::chrono::milliseconds api_timeout{8000};
   double max_calls_per_second = 10;
   std::chrono::seconds max_rate_limit_wait{120};
   std::string accounts_topic;

@@ -25,7 +25,7 @@ void DropboxMetrics::bind(metrics::Registry& r) {
   fan_out_ = &r.counter("dropbox_fanout_accounts_total",
                         "Accounts fanned out from notifications (rejected: whole notification)",
                         {"outcome"});
-  for (const char* outcome : {"ok", "coalesced", "no_token", "unauthorized", "rate_limited",
+  for (const char* outcome : {"ok", "coalesced", "no_token", "unauthorized", "deferred",
                               "retry", "api_error", "invalid"}) {
     polls_->with({outcome});
   }

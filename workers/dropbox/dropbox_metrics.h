@@ -1,7 +1,7 @@
 #pragma once
 // dropbox-worker's own metrics (next to the runtime's worker_*):
 //   dropbox_polls_total{outcome}                 account polls: ok|coalesced|no_token|invalid|
-//                                                unauthorized|rate_limited|retry|api_error
+//                                                unauthorized|deferred|retry|api_error
 //   dropbox_api_calls_total{endpoint,status}     list_folder|list_folder_continue|oauth_token,
 //                                                by HTTP status ("error": no answer)
 //   dropbox_changes_total{tag}                   change records emitted (file|folder|deleted|other)

@@ -47,6 +47,15 @@ TokenMap initial_tokens(const DropboxConfig& config, config::Loader& loader) {
   return std::move(*tokens);
 }
 
+PollerOptions poller_options(const DropboxConfig& config) {
+  PollerOptions options;
+  options.changes_topic = config.changes_topic;
+  options.accounts_topic = config.accounts_topic;
+  options.initial_sync = config.initial_sync;
+  options.max_rate_limit_wait = config.max_rate_limit_wait;
+  return options;
+}
+
 // Owns the adapters and the handler; the runtime sees only a RecordHandler.
 class DropboxAgent final : public worker::RecordHandler {
  public:
@@ -59,9 +68,8 @@ class DropboxAgent final : public worker::RecordHandler {
                 initial_tokens(config_, loader)),
         pacer_(clock_, waiter_, config_.max_calls_per_second),
         fan_out_(config_.accounts_topic, publisher, metrics_),
-        poller_(
-            PollerOptions{config_.changes_topic, config_.initial_sync, config_.max_rate_limit_wait},
-            api_, tokens_, pacer_, waiter_, publisher, metrics_, clock_),
+        poller_(poller_options(config_), api_, tokens_, pacer_, waiter_, publisher, metrics_,
+                clock_),
         handler_(worker_config.layout.webhook_topic(config_.source), config_.accounts_topic,
                  fan_out_, poller_),
         log_(log::get("dropbox-worker")) {}

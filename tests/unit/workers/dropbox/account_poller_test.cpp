@@ -195,15 +195,55 @@ TEST_F(AccountPollerTest, RateLimitWaitsRetryAfterAndRepeatsTheSameCallWithoutAn
   EXPECT_EQ(metrics_.value("dropbox_rate_limit_wait_seconds_total", {}), 10);
 }
 
-TEST_F(AccountPollerTest, RateLimitBeyondTheWaitBudgetGoesBackToTheRuntimeBackoff) {
+TEST_F(AccountPollerTest, RateLimitBeyondTheWaitBudgetRequeuesTheRecordWithItsTime) {
   options_.max_rate_limit_wait = 10s;
   store_cursor(kFixed, "c0");
   http_.answers.push_back(answer(429, "", {{"retry-after", "8"}}));
   http_.answers.push_back(answer(429, "", {{"retry-after", "8"}}));
   auto result = handle(kFixed);
-  EXPECT_EQ(result.outcome, Outcome::kRetry);
+  EXPECT_EQ(result.outcome, Outcome::kSkipped) << "neither an attempt used nor a dead letter";
   EXPECT_EQ(waiter_.waits, (std::vector<std::chrono::milliseconds>{8s}));
   EXPECT_EQ(stored(kFixed).cursor, "c0");
+  auto requeued = publisher_.on("dropbox.accounts");
+  ASSERT_EQ(requeued.size(), 1u);
+  EXPECT_EQ(requeued[0].key, kFixed);
+  EXPECT_EQ(*kafka::find_header(requeued[0].headers, "event-id"), "ev-" + kFixed);
+  // Due 8 s after the second 429 (the clock already moved 8 s for the first wait).
+  EXPECT_EQ(*kafka::find_header(requeued[0].headers, "dropbox-not-before"),
+            std::to_string(to_unix_ms(clock_.now() + 8s)));
+  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"deferred"}), 1);
+}
+
+TEST_F(AccountPollerTest, ARequeuedRecordWaitsForItsTimeThenPolls) {
+  store_cursor(kFixed, "c0");
+  auto record = account_record(kFixed, "ev-deferred", 20);
+  record.headers.push_back({"dropbox-not-before", std::to_string(to_unix_ms(clock_.now() + 7s))});
+  http_.answers.push_back(answer(200, page({"a"}, "c1", false)));
+  worker::HandlerContext context;
+  context.state = &state_;
+  auto result = poller().handle(record, context);
+  EXPECT_EQ(result.outcome, Outcome::kProcessed) << result.reason;
+  EXPECT_EQ(waiter_.waits, (std::vector<std::chrono::milliseconds>{7s}));
+  EXPECT_EQ(http_.requests.size(), 1u);
+  EXPECT_EQ(stored(kFixed).cursor, "c1");
+}
+
+TEST_F(AccountPollerTest, ARequeuedRecordStillTooEarlyAfterTheBudgetIsRequeuedAgain) {
+  options_.max_rate_limit_wait = 10s;
+  store_cursor(kFixed, "c0");
+  auto due = to_unix_ms(clock_.now() + 25s);
+  auto record = account_record(kFixed, "ev-deferred", 20);
+  record.headers.push_back({"dropbox-not-before", std::to_string(due)});
+  worker::HandlerContext context;
+  context.state = &state_;
+  auto result = poller().handle(record, context);
+  EXPECT_EQ(result.outcome, Outcome::kSkipped);
+  EXPECT_EQ(waiter_.waits, (std::vector<std::chrono::milliseconds>{10s}));
+  EXPECT_TRUE(http_.requests.empty()) << "no call before Dropbox's time";
+  auto requeued = publisher_.on("dropbox.accounts");
+  ASSERT_EQ(requeued.size(), 1u);
+  ASSERT_EQ(requeued[0].headers.size(), record.headers.size()) << "one not-before header, replaced";
+  EXPECT_EQ(*kafka::find_header(requeued[0].headers, "dropbox-not-before"), std::to_string(due));
 }
 
 TEST_F(AccountPollerTest, ShutdownDuringARateLimitWaitAbandonsTheRecord) {
