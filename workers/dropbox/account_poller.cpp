@@ -46,14 +46,14 @@ struct AccountPoller::Poll {
 };
 
 AccountPoller::AccountPoller(PollerOptions options, DropboxApi& api, TokenStore& tokens,
-                             CallPacer& pacer, Waiter& waiter, kafka::Publisher& changes,
+                             CallPacer& pacer, Waiter& waiter, kafka::Publisher& publisher,
                              DropboxMetrics& metrics, const Clock& clock)
     : options_(std::move(options)),
       api_(api),
       tokens_(tokens),
       pacer_(pacer),
       waiter_(waiter),
-      changes_(changes),
+      publisher_(publisher),
       metrics_(metrics),
       clock_(clock),
       log_(log::get("dropbox-worker")) {}
@@ -99,7 +99,7 @@ HandleResult AccountPoller::defer(const Poll& p, SystemTime not_before) {
   again.headers.push_back({kNotBefore, std::to_string(to_unix_ms(not_before))});
   std::vector<kafka::OutgoingRecord> records;
   records.push_back(std::move(again));
-  if (auto s = publish_batch(changes_, std::move(records), options_.publish_timeout); !s) {
+  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s) {
     return finish("retry", HandleResult::retry("deferral not published: " + s.error().message));
   }
   log_->info("account={} event_id={}: rate limited until {}; the account record is re-queued",
@@ -223,7 +223,7 @@ Status AccountPoller::emit(Poll& p, const ListPage& page) {
     r.headers = {{"event-id", p.event_id}, {"content-type", "application/json"}};
     records.push_back(std::move(r));
   }
-  if (auto s = publish_batch(changes_, std::move(records), options_.publish_timeout); !s) return s;
+  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s) return s;
   for (const auto& entry : page.entries) metrics_.change(entry.tag);
   p.emitted += page.entries.size();
   return {};

@@ -54,9 +54,10 @@ struct PollerOptions {
 
 class AccountPoller {
  public:
-  // Everything is borrowed and must outlive the poller.
+  // Everything is borrowed and must outlive the poller. `publisher` (acks=all) takes the
+  // changes and re-queued account records.
   AccountPoller(PollerOptions options, DropboxApi& api, TokenStore& tokens, CallPacer& pacer,
-                Waiter& waiter, kafka::Publisher& changes, DropboxMetrics& metrics,
+                Waiter& waiter, kafka::Publisher& publisher, DropboxMetrics& metrics,
                 const Clock& clock);
 
   worker::HandleResult handle(const kafka::ConsumedRecord& record,
@@ -74,7 +75,7 @@ class AccountPoller {
   TokenStore& tokens_;
   CallPacer& pacer_;
   Waiter& waiter_;
-  kafka::Publisher& changes_;
+  kafka::Publisher& publisher_;
   DropboxMetrics& metrics_;
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
