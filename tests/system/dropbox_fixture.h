@@ -39,13 +39,15 @@ class DropboxStandin {
                                  std::to_string(page_size)},
         std::map<std::string, std::string>{}, log_);
     // Ready = the one {"port": N} line on stdout.
-    bool ready = eventually([&] {
-      auto text = process_->log();
-      auto at = text.find("{\"port\": ");
-      if (at == std::string::npos) return false;
-      port_ = static_cast<std::uint16_t>(std::stoi(text.substr(at + 9)));
-      return port_ != 0;
-    }, std::chrono::seconds(20));
+    bool ready = eventually(
+        [&] {
+          auto text = process_->log();
+          auto at = text.find("{\"port\": ");
+          if (at == std::string::npos) return false;
+          port_ = static_cast<std::uint16_t>(std::stoi(text.substr(at + 9)));
+          return port_ != 0;
+        },
+        std::chrono::seconds(20));
     if (!ready) {
       ADD_FAILURE() << "the Dropbox stand-in did not start:\n" << process_->log();
       throw std::runtime_error("dropbox stand-in did not start");
@@ -59,8 +61,8 @@ class DropboxStandin {
 
   // POST /_control/<what>; the answer's body (fails the test unless 200).
   std::string control(const std::string& what, const std::string& json) {
-    auto r = http_request(port_, "POST", "/_control/" + what,
-                          {"Content-Type: application/json"}, json);
+    auto r =
+        http_request(port_, "POST", "/_control/" + what, {"Content-Type: application/json"}, json);
     EXPECT_TRUE(r && r->status == 200) << what << ": " << (r ? r->body : "no answer");
     return r ? r->body : "";
   }
@@ -74,8 +76,8 @@ class DropboxStandin {
   }
   // Appends entries (a JSON array); returns the stored entries (a JSON array).
   std::string add_entries(const std::string& account, const std::string& entries_json) {
-    auto body = control("entries", R"({"account":)" + json::quote(account) +
-                                       R"(,"entries":)" + entries_json + "}");
+    auto body = control(
+        "entries", R"({"account":)" + json::quote(account) + R"(,"entries":)" + entries_json + "}");
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (parser.parse(body).get(doc)) return "[]";
@@ -144,7 +146,8 @@ struct DropboxTopics {
     if (webhook_prefix.empty()) create_topics({webhook}, webhook_partitions);
     create_topics({webhook + ".dlq", accounts, accounts + ".dlq", changes}, accounts_partitions);
     // Compacted and co-partitioned with the accounts topic, as `ingestctl topics create` makes it.
-    cursors = create_test_topic("dbx-cursors", accounts_partitions, {{"cleanup.policy", "compact"}});
+    cursors =
+        create_test_topic("dbx-cursors", accounts_partitions, {{"cleanup.policy", "compact"}});
     this->accounts_partitions = accounts_partitions;
     this->webhook_partitions = webhook_partitions;
   }
@@ -182,11 +185,13 @@ class DropboxWorkerProcess {
     };
     for (auto& [k, v] : env) all[k] = v;
     log_path_ = scratch + "/dropbox-worker-" + tag + ".log";
-    process_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{DROPBOX_WORKER_PATH}, all, log_path_);
-    bool up = eventually([&] {
-      return !process_->running() || metrics().find("dropbox_polls_total") != std::string::npos;
-    }, std::chrono::seconds(30));
+    process_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{DROPBOX_WORKER_PATH},
+                                                   all, log_path_);
+    bool up = eventually(
+        [&] {
+          return !process_->running() || metrics().find("dropbox_polls_total") != std::string::npos;
+        },
+        std::chrono::seconds(30));
     if (!up || !process_->running()) {
       ADD_FAILURE() << "dropbox-worker did not start; its log:\n" << log();
       throw std::runtime_error("dropbox-worker did not start");
@@ -293,10 +298,12 @@ inline bool all_committed(const std::string& group, const std::string& topic, in
 // Waits until the worker group has handled every notification and every account record.
 inline bool dropbox_quiescent(const std::string& group, const DropboxTopics& t,
                               std::chrono::milliseconds limit = std::chrono::seconds(45)) {
-  return eventually([&] {
-    return all_committed(group, t.webhook, t.webhook_partitions) &&
-           all_committed(group, t.accounts, t.accounts_partitions);
-  }, limit);
+  return eventually(
+      [&] {
+        return all_committed(group, t.webhook, t.webhook_partitions) &&
+               all_committed(group, t.accounts, t.accounts_partitions);
+      },
+      limit);
 }
 
 // Publishes notifications as ingestd would (unkeyed, event id = body hash is not needed here:

@@ -32,7 +32,8 @@ std::vector<Served> parse_served(const std::string& json_array) {
     Served s;
     for (auto [key, value] : simdjson::dom::object(e)) {
       std::string_view text;
-      if (!value.get(text)) s.fields[std::string(key) == ".tag" ? "tag" : std::string(key)] = std::string(text);
+      if (!value.get(text))
+        s.fields[std::string(key) == ".tag" ? "tag" : std::string(key)] = std::string(text);
       if (std::string(key) == "size") s.size = int64_t(value);
     }
     out.push_back(std::move(s));
@@ -234,8 +235,11 @@ TEST_F(DropboxWorkerTest, RateLimitAnswersAreWaitedOutWithoutRetriesOrDeadLetter
 
   auto served = parse_served(standin_->add_entries(
       a, R"([{".tag":"file","path_display":"/a.txt"},{".tag":"file","path_display":"/b.txt"}])"));
-  standin_->fault(R"({"status":429,"count":1,"retry_after":1,"retry_after_in":"header","account":")" + a + R"("})");
-  standin_->fault(R"({"status":429,"count":1,"retry_after":2,"retry_after_in":"body","account":")" + a + R"("})");
+  standin_->fault(
+      R"({"status":429,"count":1,"retry_after":1,"retry_after_in":"header","account":")" + a +
+      R"("})");
+  standin_->fault(R"({"status":429,"count":1,"retry_after":2,"retry_after_in":"body","account":")" +
+                  a + R"("})");
   auto calls_before = standin_->calls("list_folder_continue", a);
   notify(topics, {a}, "ev-limited");
   ASSERT_TRUE(wait_for_records(topics.changes, 2)) << worker->log();
@@ -245,7 +249,9 @@ TEST_F(DropboxWorkerTest, RateLimitAnswersAreWaitedOutWithoutRetriesOrDeadLetter
   EXPECT_EQ(worker->metric("dropbox_rate_limit_wait_seconds_total"), 3);
   EXPECT_EQ(worker->metric(R"(worker_records_total{worker="dropbox",outcome="retried"})"), 0);
   EXPECT_EQ(worker->metric(R"(worker_records_total{worker="dropbox",outcome="dead_lettered"})"), 0);
-  EXPECT_EQ(worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="429"})"), 2);
+  EXPECT_EQ(
+      worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="429"})"),
+      2);
   auto changes = changes_for(topics.changes, a);
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[0]["rev"], served[0].fields["rev"]);
@@ -261,10 +267,12 @@ TEST_F(DropboxWorkerTest, ARetryAfterLongerThanTheWaitBudgetRequeuesTheAccountAn
   write_tokens(R"({")" + a + R"(": {"access_token": "token-deferred"}})");
   // One second of waiting per record at most, and only two attempts: a rate limit that used
   // attempts would end in a dead letter quickly.
-  auto worker = start(topics, {{"DROPBOX_MAX_RATE_LIMIT_WAIT_S", "1"}, {"WORKER_MAX_ATTEMPTS", "2"}});
+  auto worker =
+      start(topics, {{"DROPBOX_MAX_RATE_LIMIT_WAIT_S", "1"}, {"WORKER_MAX_ATTEMPTS", "2"}});
   first_poll(topics, a, *worker);
 
-  auto served = parse_served(standin_->add_entries(a, R"([{".tag":"file","path_display":"/late.txt"}])"));
+  auto served =
+      parse_served(standin_->add_entries(a, R"([{".tag":"file","path_display":"/late.txt"}])"));
   standin_->fault(R"({"status":429,"count":1,"retry_after":4,"account":")" + a + R"("})");
   notify(topics, {a}, "ev-deferred");
   ASSERT_TRUE(wait_for_records(topics.changes, 1)) << worker->log();
@@ -359,7 +367,8 @@ TEST_F(DropboxWorkerTest, UnauthorizedRefreshesOnceThenDeadLettersAndNoTokenLeak
   EXPECT_EQ(record_count(topics.accounts + ".dlq"), 0);
 
   // Still 401 after the refresh: dead letter `unauthorized`, after exactly one more refresh.
-  standin_->fault(R"({"status":401,"count":5,"endpoint":"list_folder_continue","account":")" + a + R"("})");
+  standin_->fault(R"({"status":401,"count":5,"endpoint":"list_folder_continue","account":")" + a +
+                  R"("})");
   notify(topics, {a}, "ev-unauthorized");
   ASSERT_TRUE(wait_for_records(topics.accounts + ".dlq", 1)) << worker->log();
   ASSERT_TRUE(dropbox_quiescent(group_, topics)) << worker->log();
@@ -407,8 +416,12 @@ TEST_F(DropboxWorkerTest, ServerErrorsAndSlowAnswersAreRetriedWithBackoffAndLose
 
   EXPECT_EQ(worker->metric(R"(worker_records_total{worker="dropbox",outcome="retried"})"), 3)
       << "500, 500, timeout: each a backoff retry";
-  EXPECT_EQ(worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="500"})"), 2);
-  EXPECT_EQ(worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="error"})"), 1);
+  EXPECT_EQ(
+      worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="500"})"),
+      2);
+  EXPECT_EQ(
+      worker->metric(R"(dropbox_api_calls_total{endpoint="list_folder_continue",status="error"})"),
+      1);
   EXPECT_EQ(record_count(topics.accounts + ".dlq"), 0);
   auto changes = changes_for(topics.changes, a);
   ASSERT_EQ(changes.size(), 2u);
@@ -436,7 +449,8 @@ TEST_F(DropboxWorkerTest, NoTokenAndMalformedNotificationsAreDeadLetteredAndSigh
   auto bad = read_topic(topics.webhook + ".dlq", 1);
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(bad[0].value, R"({"delta":{"users":[1]}})") << "the original body, untouched";
-  EXPECT_EQ(*kafka::find_header(bad[0].headers, "dlq-reason"), "notification: no list_folder object");
+  EXPECT_EQ(*kafka::find_header(bad[0].headers, "dlq-reason"),
+            "notification: no list_folder object");
   EXPECT_EQ(*kafka::find_header(bad[0].headers, "event-id"), "ev-garbage");
   auto no_token = read_topic(topics.accounts + ".dlq", 1);
   ASSERT_EQ(no_token.size(), 1u);
@@ -479,9 +493,11 @@ TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNe
   standin_->fault(R"({"status":200,"delay_ms":30000,"count":1,"account":")" + a + R"("})");
   notify(topics, {a}, "ev-crash");
   ASSERT_TRUE(wait_for_records(topics.changes, 3)) << worker->log();
-  ASSERT_TRUE(eventually([&] {
-    return standin_->calls("list_folder_continue", a) == 2;  // page 1, then page 2 hangs
-  }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return standin_->calls("list_folder_continue", a) == 2;  // page 1, then page 2 hangs
+      },
+      10s));
   worker->kill9();
   EXPECT_EQ(record_count(topics.changes), 3) << "page one only";
   EXPECT_EQ(cursor_of(latest_cursors(topics.cursors)[a]), cursor_before)
@@ -496,7 +512,8 @@ TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNe
   ASSERT_EQ(changes.size(), 8u);
   std::vector<std::string> paths;
   for (const auto& c : changes) paths.push_back(c["path_display"]);
-  EXPECT_EQ(paths, (std::vector<std::string>{"/c1", "/c2", "/c3", "/c1", "/c2", "/c3", "/c4", "/c5"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/c1", "/c2", "/c3", "/c1", "/c2", "/c3", "/c4", "/c5"}));
   auto cursor_after = cursor_of(latest_cursors(topics.cursors)[a]);
   EXPECT_NE(cursor_after, cursor_before) << "the cursor advanced after the restart";
   EXPECT_NE(cursor_after, "null");
@@ -531,8 +548,8 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   std::size_t expected = 0;
   for (int round = 0; round < 6; ++round) {
     for (const auto& account : accounts) {
-      standin_->add_entries(account, R"([{".tag":"file","path_display":"/r)" +
-                                         std::to_string(round) + R"(.txt"}])");
+      standin_->add_entries(
+          account, R"([{".tag":"file","path_display":"/r)" + std::to_string(round) + R"(.txt"}])");
       ++expected;
     }
     std::vector<std::pair<std::string, std::string>> batch;
@@ -549,7 +566,8 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   // Every entry emitted at least once (initial_sync emit and re-polls may repeat some).
   std::set<std::string> seen;
   for (const auto& account : accounts) {
-    for (const auto& c : changes_for(topics.changes, account)) seen.insert(account + c["path_display"]);
+    for (const auto& c : changes_for(topics.changes, account))
+      seen.insert(account + c["path_display"]);
   }
   EXPECT_EQ(seen.size(), expected);
 
@@ -557,7 +575,8 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   simdjson::dom::parser parser;
   simdjson::dom::object overlaps;
   ASSERT_FALSE(parser.parse(stats)["overlaps"].get(overlaps)) << stats;
-  EXPECT_EQ(overlaps.size(), 0u) << "accounts polled by two calls at once: " << stats.substr(0, 2000);
+  EXPECT_EQ(overlaps.size(), 0u) << "accounts polled by two calls at once: "
+                                 << stats.substr(0, 2000);
   auto polled_by = [](const DropboxWorkerProcess& w) {
     return w.metric(R"(dropbox_polls_total{outcome="ok"})");
   };

@@ -129,8 +129,8 @@ HandleResult AccountPoller::poll(Poll& p) {
   std::optional<std::string> cursor = stored.cursor;
   // Changes since a cursor are always emitted; a first listing only when configured, or when
   // it replaces a cursor Dropbox reset (its changes would be lost otherwise).
-  bool emitting = cursor.has_value() || stored.relist_pending ||
-                  options_.initial_sync == InitialSync::kEmit;
+  bool emitting =
+      cursor.has_value() || stored.relist_pending || options_.initial_sync == InitialSync::kEmit;
   bool refreshed = false;
 
   while (true) {
@@ -166,12 +166,13 @@ HandleResult AccountPoller::poll(Poll& p) {
         if (++p.resets > options_.max_resets_per_poll) {
           return finish("retry", HandleResult::retry("cursor reset again and again"));
         }
-        log_->warn("account={} event_id={}: cursor reset by Dropbox; listing again from scratch "
-                   "and emitting every entry",
-                   p.account, json::quote(p.event_id));
+        log_->warn(
+            "account={} event_id={}: cursor reset by Dropbox; listing again from scratch "
+            "and emitting every entry",
+            p.account, json::quote(p.event_id));
         CursorState dropped{std::nullopt, true};
-        if (auto s = state->put(p.account, cursor_state_json(dropped, p.event_id,
-                                                             format_rfc3339_ms(clock_.now())));
+        if (auto s = state->put(
+                p.account, cursor_state_json(dropped, p.event_id, format_rfc3339_ms(clock_.now())));
             !s) {
           return finish("retry", HandleResult::retry(s.error().message));
         }
@@ -223,7 +224,8 @@ Status AccountPoller::emit(Poll& p, const ListPage& page) {
     r.headers = {{"event-id", p.event_id}, {"content-type", "application/json"}};
     records.push_back(std::move(r));
   }
-  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s) return s;
+  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s)
+    return s;
   for (const auto& entry : page.entries) metrics_.change(entry.tag);
   p.emitted += page.entries.size();
   return {};

@@ -13,12 +13,13 @@
 // API answers (DropboxApi): 429 → wait Retry-After and repeat the same call, no attempt used;
 // a wait beyond max_rate_limit_wait re-queues the account record with a dropbox-not-before
 // header instead (the record is skipped; its copy waits for that time when it comes up), so
-// a rate limit never uses up attempts or ends in a dead letter; 409 reset → a state write that drops the cursor and remembers the
-// reset, then a full re-list that is emitted whatever initial_sync says; 401 → one token
-// refresh, then dead letter "unauthorized"; 5xx, timeouts, transport errors and failed Kafka
-// writes → retry (the runtime's backoff; the cursor was not stored, so the next attempt
-// starts from the last stored one: duplicates, never a gap); other 4xx → dead letter.
-// Called on the runtime's single consumer thread: one API call in flight per process.
+// a rate limit never uses up attempts or ends in a dead letter; 409 reset → a state write that
+// drops the cursor and remembers the reset, then a full re-list that is emitted whatever
+// initial_sync says; 401 → one token refresh, then dead letter "unauthorized"; 5xx, timeouts,
+// transport errors and failed Kafka writes → retry (the runtime's backoff; the cursor was not
+// stored, so the next attempt starts from the last stored one: duplicates, never a gap); other 4xx
+// → dead letter. Called on the runtime's single consumer thread: one API call in flight per
+// process.
 
 #include <chrono>
 #include <memory>
@@ -60,8 +61,7 @@ class AccountPoller {
                 Waiter& waiter, kafka::Publisher& publisher, DropboxMetrics& metrics,
                 const Clock& clock);
 
-  worker::HandleResult handle(const kafka::ConsumedRecord& record,
-                              worker::HandlerContext& context);
+  worker::HandleResult handle(const kafka::ConsumedRecord& record, worker::HandlerContext& context);
 
  private:
   struct Poll;

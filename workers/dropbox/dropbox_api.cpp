@@ -123,10 +123,9 @@ Result<AccessToken> DropboxApi::refresh(const Secret& refresh_token) {
   http_client::Request request;
   request.method = "POST";
   request.url = oauth_url_ + "/oauth2/token";
-  request.headers = {
-      {"Authorization",
-       "Basic " + codec::base64_encode(app_key_->reveal() + ":" + app_secret_->reveal())},
-      {"Content-Type", "application/x-www-form-urlencoded"}};
+  request.headers = {{"Authorization", "Basic " + codec::base64_encode(app_key_->reveal() + ":" +
+                                                                       app_secret_->reveal())},
+                     {"Content-Type", "application/x-www-form-urlencoded"}};
   request.body = "grant_type=refresh_token&refresh_token=" + form_escape(refresh_token.reveal());
   request.timeout = timeout_;
   auto response = client_.send(request);

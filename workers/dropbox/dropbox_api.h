@@ -27,8 +27,8 @@ namespace wi::dropbox {
 struct ApiAnswer {
   enum class Kind { kOk, kRateLimited, kReset, kUnauthorized, kTransient, kRejected, kBadAnswer };
   Kind kind = Kind::kTransient;
-  int status = 0;  // 0: no answer
-  ListPage page;   // kOk
+  int status = 0;                                   // 0: no answer
+  ListPage page;                                    // kOk
   std::optional<std::chrono::seconds> retry_after;  // kRateLimited, when Dropbox said
   std::string detail;  // for logs and dlq-reason: status and error_summary, never a body
 };

@@ -2,7 +2,9 @@
 
 namespace wi::dropbox {
 
-DropboxMetrics::DropboxMetrics() : own_(std::make_unique<metrics::Registry>()) { bind(*own_); }
+DropboxMetrics::DropboxMetrics() : own_(std::make_unique<metrics::Registry>()) {
+  bind(*own_);
+}
 
 void DropboxMetrics::attach(metrics::Registry& registry) {
   bind(registry);
@@ -25,8 +27,8 @@ void DropboxMetrics::bind(metrics::Registry& r) {
   fan_out_ = &r.counter("dropbox_fanout_accounts_total",
                         "Accounts fanned out from notifications (rejected: whole notification)",
                         {"outcome"});
-  for (const char* outcome : {"ok", "coalesced", "no_token", "unauthorized", "deferred",
-                              "retry", "api_error", "invalid"}) {
+  for (const char* outcome : {"ok", "coalesced", "no_token", "unauthorized", "deferred", "retry",
+                              "api_error", "invalid"}) {
     polls_->with({outcome});
   }
   for (const char* tag : {"file", "folder", "deleted"}) changes_->with({tag});
@@ -34,7 +36,9 @@ void DropboxMetrics::bind(metrics::Registry& r) {
   fan_out_->with({"rejected"});
 }
 
-void DropboxMetrics::poll(const char* outcome) { polls_->with({outcome}).inc(); }
+void DropboxMetrics::poll(const char* outcome) {
+  polls_->with({outcome}).inc();
+}
 
 void DropboxMetrics::api_call(const char* endpoint, int status) {
   api_calls_->with({endpoint, status > 0 ? std::to_string(status) : std::string("error")}).inc();
@@ -45,13 +49,21 @@ void DropboxMetrics::change(const std::string& tag) {
   changes_->with({known ? tag : std::string("other")}).inc();
 }
 
-void DropboxMetrics::coalesced() { coalesced_->inc(); }
-void DropboxMetrics::rate_limit_wait(double seconds) { rate_limit_wait_->inc(seconds); }
-void DropboxMetrics::reset() { resets_->inc(); }
+void DropboxMetrics::coalesced() {
+  coalesced_->inc();
+}
+void DropboxMetrics::rate_limit_wait(double seconds) {
+  rate_limit_wait_->inc(seconds);
+}
+void DropboxMetrics::reset() {
+  resets_->inc();
+}
 void DropboxMetrics::fanned_out(std::size_t accounts) {
   fan_out_->with({"published"}).inc(static_cast<double>(accounts));
 }
-void DropboxMetrics::fan_out_rejected() { fan_out_->with({"rejected"}).inc(); }
+void DropboxMetrics::fan_out_rejected() {
+  fan_out_->with({"rejected"}).inc();
+}
 
 double DropboxMetrics::value(const std::string& family,
                              std::initializer_list<std::string_view> labels) const {

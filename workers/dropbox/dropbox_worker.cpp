@@ -27,7 +27,9 @@ namespace {
 std::atomic<bool> reload_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-extern "C" void on_sighup(int) { reload_requested.store(true); }
+extern "C" void on_sighup(int) {
+  reload_requested.store(true);
+}
 
 void install_sighup_handler() {
   struct sigaction action {};
@@ -121,18 +123,18 @@ worker::WorkerDescription dropbox_worker_description() {
     install_sighup_handler();
     // Logging is set up by run_worker after build(); set it up now (same settings) so these
     // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format},
-               loader.secrets());
+    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
     const auto& c = agent->config();
     auto log = log::get("dropbox-worker");
     if (!c.tokens_file) {
       log->warn("DROPBOX_TOKENS_FILE is not set: every account will be dead-lettered no_token");
     }
-    log->info("dropbox worker: notifications={} accounts={} changes={} cursors={} "
-              "initial_sync={} api={} token accounts={} max_calls_per_second={}",
-              worker_config.layout.webhook_topic(c.source), c.accounts_topic, c.changes_topic,
-              c.cursors_topic, c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url,
-              agent->accounts(), c.max_calls_per_second);
+    log->info(
+        "dropbox worker: notifications={} accounts={} changes={} cursors={} "
+        "initial_sync={} api={} token accounts={} max_calls_per_second={}",
+        worker_config.layout.webhook_topic(c.source), c.accounts_topic, c.changes_topic,
+        c.cursors_topic, c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url,
+        agent->accounts(), c.max_calls_per_second);
     worker::WorkerParts parts;
     // The state topic is co-partitioned with topics[0]: the runtime restores cursors for the
     // partitions of dropbox.accounts this process owns.

@@ -45,7 +45,8 @@ HandleResult NotificationFanOut::handle(const kafka::ConsumedRecord& record) {
     kafka::OutgoingRecord r;
     r.topic = accounts_topic_;
     r.key = account;
-    r.value = "{\"account_id\":" + json::quote(account) + ",\"event_id\":" + json::quote(event_id) + "}";
+    r.value =
+        "{\"account_id\":" + json::quote(account) + ",\"event_id\":" + json::quote(event_id) + "}";
     r.headers = {{"event-id", event_id}, {"content-type", "application/json"}};
     for (const char* copied : {"source", "received-at"}) {
       if (const std::string* v = kafka::find_header(record.headers, copied)) {

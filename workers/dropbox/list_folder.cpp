@@ -18,7 +18,8 @@ Result<std::optional<std::string>> optional_string(simdjson::dom::object object,
     return std::optional<std::string>();
   }
   std::string_view text;
-  if (field.get(text)) return Error::invalid(std::string("list_folder: ") + key + " is not a string");
+  if (field.get(text))
+    return Error::invalid(std::string("list_folder: ") + key + " is not a string");
   return std::optional<std::string>(std::string(text));
 }
 

@@ -9,8 +9,8 @@ namespace wi::dropbox {
 
 bool is_account_id(std::string_view id) {
   return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '_' || c == '-';
-         });
+    return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '_' || c == '-';
+  });
 }
 
 Result<std::vector<std::string>> parse_notification(std::string_view body) {

@@ -33,16 +33,17 @@ Result<TokenMap> parse_tokens(std::string_view text) {
     std::string account = kv.first.Scalar();
     if (account.empty()) return Error::invalid("tokens file: an empty account id");
     if (!kv.second.IsMap()) {
-      return Error::invalid(fmt::format("tokens file: {}: expected a map with refresh_token or "
-                                        "access_token",
-                                        account));
+      return Error::invalid(
+          fmt::format("tokens file: {}: expected a map with refresh_token or "
+                      "access_token",
+                      account));
     }
     AccountTokens tokens;
     for (const auto& field : kv.second) {
       std::string name = field.first.Scalar();
       if (!field.second.IsScalar() || field.second.Scalar().empty()) {
-        return Error::invalid(fmt::format("tokens file: {}.{}: expected a non-empty string",
-                                          account, name));
+        return Error::invalid(
+            fmt::format("tokens file: {}.{}: expected a non-empty string", account, name));
       }
       if (name == "refresh_token") {
         tokens.refresh_token = Secret(field.second.Scalar());
@@ -97,7 +98,8 @@ Result<Secret> TokenStore::access_token(const std::string& account) {
   const AccountTokens& tokens = it->second;
   if (!tokens.refresh_token) return *tokens.access_token;
   const auto now = clock_.steady_now();
-  if (auto cached = cache_.find(account); cached != cache_.end() && now < cached->second.refresh_at) {
+  if (auto cached = cache_.find(account);
+      cached != cache_.end() && now < cached->second.refresh_at) {
     return cached->second.token;
   }
   auto fresh = api_.refresh(*tokens.refresh_token);

@@ -36,7 +36,9 @@ std::string page(const std::vector<std::string>& names, const std::string& curso
   return out;
 }
 
-std::string reset_body() { return R"({"error_summary":"reset/..","error":{".tag":"reset"}})"; }
+std::string reset_body() {
+  return R"({"error_summary":"reset/..","error":{".tag":"reset"}})";
+}
 
 std::string token_answer(const std::string& token) {
   return R"({"access_token":")" + token + R"(","token_type":"bearer","expires_in":14400})";
@@ -99,8 +101,8 @@ class AccountPollerTest : public ::testing::Test {
   test::FakeWaiter waiter_{clock_};
   test::FakeHttpClient http_;
   DropboxMetrics metrics_;
-  DropboxApi api_{http_, metrics_, "http://api.test", "http://oauth.test", 1000ms,
-                  Secret("app-key"), Secret("app-secret")};
+  DropboxApi api_{http_,  metrics_,          "http://api.test",   "http://oauth.test",
+                  1000ms, Secret("app-key"), Secret("app-secret")};
   TokenStore tokens_{api_, clock_, std::nullopt, true,
                      TokenMap{{kFixed, {std::nullopt, Secret("sl.FIXED-TOKEN")}},
                               {kRefreshed, {Secret("REFRESH-TOKEN"), std::nullopt}}}};
@@ -148,8 +150,8 @@ TEST_F(AccountPollerTest, FirstListingWithInitialSyncSkipStoresTheCursorAndEmits
   http_.answers.push_back(answer(200, page({"old1", "old2"}, "l1", true)));
   http_.answers.push_back(answer(200, page({"old3"}, "l2", false)));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kProcessed);
-  EXPECT_EQ(urls(), (std::vector<std::string>{"/2/files/list_folder",
-                                              "/2/files/list_folder/continue"}));
+  EXPECT_EQ(urls(),
+            (std::vector<std::string>{"/2/files/list_folder", "/2/files/list_folder/continue"}));
   EXPECT_EQ(http_.requests[0].body, R"({"path":"","recursive":true,"include_deleted":true})");
   EXPECT_TRUE(publisher_.on(kChanges).empty());
   EXPECT_EQ(stored(kFixed).cursor, "l2");
@@ -166,8 +168,8 @@ TEST_F(AccountPollerTest, FirstListingWithInitialSyncEmitEmitsTheExistingEntries
 
 TEST_F(AccountPollerTest, ALaterRecordForTheSameAccountInTheBatchCoalescesThisOne) {
   store_cursor(kFixed, "c0");
-  auto result = handle(kFixed, {account_record("dbid:OTHER", "x", 11),
-                                account_record(kFixed, "ev-later", 12)});
+  auto result = handle(
+      kFixed, {account_record("dbid:OTHER", "x", 11), account_record(kFixed, "ev-later", 12)});
   EXPECT_EQ(result.outcome, Outcome::kSkipped);
   EXPECT_EQ(result.reason, "coalesced");
   EXPECT_TRUE(http_.requests.empty());
@@ -175,8 +177,7 @@ TEST_F(AccountPollerTest, ALaterRecordForTheSameAccountInTheBatchCoalescesThisOn
 
   // Other accounts later in the batch do not stop this one.
   http_.answers.push_back(answer(200, page({"a"}, "c1", false)));
-  EXPECT_EQ(handle(kFixed, {account_record("dbid:OTHER", "x", 11)}).outcome,
-            Outcome::kProcessed);
+  EXPECT_EQ(handle(kFixed, {account_record("dbid:OTHER", "x", 11)}).outcome, Outcome::kProcessed);
   EXPECT_EQ(http_.requests.size(), 1u);
 }
 
@@ -261,9 +262,9 @@ TEST_F(AccountPollerTest, ResetDropsTheCursorAndEmitsTheWholeRelistDespiteInitia
   http_.answers.push_back(answer(200, page({"z"}, "l2", false)));
   auto result = handle(kFixed);
   EXPECT_EQ(result.outcome, Outcome::kProcessed) << result.reason;
-  EXPECT_EQ(urls(), (std::vector<std::string>{"/2/files/list_folder/continue",
-                                              "/2/files/list_folder",
-                                              "/2/files/list_folder/continue"}));
+  EXPECT_EQ(urls(),
+            (std::vector<std::string>{"/2/files/list_folder/continue", "/2/files/list_folder",
+                                      "/2/files/list_folder/continue"}));
   EXPECT_EQ(changed_names(), (std::vector<std::string>{"x", "y", "z"}));
   // First the dropped cursor (remembering the reset), then the new one.
   ASSERT_EQ(state_publisher_.records.size(), 2u);

@@ -62,7 +62,8 @@ TEST_F(DropboxApiTest, ClassifiesEveryStatus) {
   const std::vector<Case> cases = {
       {409, R"({"error_summary":"reset/..","error":{".tag":"reset"}})", Kind::kReset},
       {409, R"({"error_summary":"path/not_found/..","error":{".tag":"path"}})", Kind::kRejected},
-      {401, R"({"error_summary":"expired_access_token/..","error":{".tag":"expired_access_token"}})",
+      {401,
+       R"({"error_summary":"expired_access_token/..","error":{".tag":"expired_access_token"}})",
        Kind::kUnauthorized},
       {500, "oops", Kind::kTransient},
       {503, "", Kind::kTransient},

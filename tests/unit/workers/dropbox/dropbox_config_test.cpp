@@ -36,13 +36,14 @@ TEST(DropboxConfigTest, DefaultsFollowTheSpec) {
 }
 
 TEST(DropboxConfigTest, TheEnvironmentWinsOverYaml) {
-  auto c = load("dropbox:\n  initial_sync: skip\n  api_url: http://yaml:1/\n  max_calls_per_second: 3\n",
-                {{"DROPBOX_INITIAL_SYNC", "emit"},
-                 {"DROPBOX_API_URL", "http://127.0.0.1:9/"},
-                 {"DROPBOX_TOKENS_FILE", "/etc/tokens.yaml"},
-                 {"DROPBOX_APP_KEY", "k"},
-                 {"DROPBOX_APP_SECRET", "s"},
-                 {"DROPBOX_CHANGES_TOPIC", "t.changes"}});
+  auto c =
+      load("dropbox:\n  initial_sync: skip\n  api_url: http://yaml:1/\n  max_calls_per_second: 3\n",
+           {{"DROPBOX_INITIAL_SYNC", "emit"},
+            {"DROPBOX_API_URL", "http://127.0.0.1:9/"},
+            {"DROPBOX_TOKENS_FILE", "/etc/tokens.yaml"},
+            {"DROPBOX_APP_KEY", "k"},
+            {"DROPBOX_APP_SECRET", "s"},
+            {"DROPBOX_CHANGES_TOPIC", "t.changes"}});
   EXPECT_EQ(c.initial_sync, InitialSync::kEmit);
   EXPECT_EQ(c.api_url, "http://127.0.0.1:9") << "trailing slash dropped";
   EXPECT_EQ(c.max_calls_per_second, 3);

@@ -34,8 +34,7 @@ TEST(ListFolderTest, ParsesEveryTagWithItsFields) {
   EXPECT_EQ(file.server_modified, "2015-05-12T15:50:38Z");
   EXPECT_EQ(file.path_lower, "/homework/math/prime_numbers.txt");
   EXPECT_EQ(file.path_display, "/Homework/math/Prime_Numbers.txt");
-  EXPECT_EQ(file.content_hash,
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(file.content_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   const Entry& folder = page->entries[1];
   EXPECT_EQ(folder.tag, "folder");
   EXPECT_EQ(folder.id, "id:a4ayc_80_OEAAAAAAAAAXz");
@@ -48,13 +47,13 @@ TEST(ListFolderTest, ParsesEveryTagWithItsFields) {
 }
 
 TEST(ListFolderTest, RefusesAnswersThatAreNotThePageShape) {
-  for (const char* body : {"", "not json", "[]", R"({"entries":[],"has_more":false})",
-                           R"({"entries":[],"cursor":"c"})",
-                           R"({"entries":{},"cursor":"c","has_more":false})",
-                           R"({"entries":[{"name":"x"}],"cursor":"c","has_more":false})",
-                           R"({"entries":[7],"cursor":"c","has_more":false})",
-                           R"({"entries":[{".tag":"file","size":"big"}],"cursor":"c","has_more":false})",
-                           R"({"entries":[{".tag":"file","rev":5}],"cursor":"c","has_more":false})"}) {
+  for (const char* body :
+       {"", "not json", "[]", R"({"entries":[],"has_more":false})",
+        R"({"entries":[],"cursor":"c"})", R"({"entries":{},"cursor":"c","has_more":false})",
+        R"({"entries":[{"name":"x"}],"cursor":"c","has_more":false})",
+        R"({"entries":[7],"cursor":"c","has_more":false})",
+        R"({"entries":[{".tag":"file","size":"big"}],"cursor":"c","has_more":false})",
+        R"({"entries":[{".tag":"file","rev":5}],"cursor":"c","has_more":false})"}) {
     auto page = parse_list_page(body);
     EXPECT_FALSE(page.ok()) << body;
     if (!page.ok()) {
@@ -71,7 +70,8 @@ TEST(ListFolderTest, ReadsErrorSummaryTagAndRetryAfter) {
   EXPECT_TRUE(is_reset(reset));
   EXPECT_TRUE(is_reset(parse_api_error(R"({"error_summary":"reset/...","error":{}})")));
   EXPECT_TRUE(is_reset(parse_api_error(R"({"error":{".tag":"reset"}})")));
-  EXPECT_FALSE(is_reset(parse_api_error(R"({"error_summary":"path/not_found/..","error":{".tag":"path"}})")));
+  EXPECT_FALSE(is_reset(
+      parse_api_error(R"({"error_summary":"path/not_found/..","error":{".tag":"path"}})")));
   EXPECT_FALSE(is_reset(parse_api_error("<html>conflict</html>")));
 
   auto limited = parse_api_error(

@@ -12,8 +12,8 @@ TEST(NotificationTest, ReadsListFolderAccountsDroppingDuplicates) {
   auto accounts = parse_notification(
       R"({"list_folder":{"accounts":["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc","dbid:B","dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]},"delta":{"users":[12345,23456]}})");
   ASSERT_TRUE(accounts.ok()) << accounts.error().message;
-  EXPECT_EQ(*accounts, (std::vector<std::string>{"dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc",
-                                                 "dbid:B"}));
+  EXPECT_EQ(*accounts,
+            (std::vector<std::string>{"dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc", "dbid:B"}));
   auto none = parse_notification(R"({"list_folder":{"accounts":[]}})");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());

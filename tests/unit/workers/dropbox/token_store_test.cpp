@@ -19,8 +19,8 @@ std::string token_answer(const std::string& token, int expires_in) {
 }
 
 TEST(TokensFileTest, ReadsYamlAndJson) {
-  auto json = parse_tokens(
-      R"({"dbid:A": {"refresh_token": "r-A"}, "dbid:B": {"access_token": "a-B"}})");
+  auto json =
+      parse_tokens(R"({"dbid:A": {"refresh_token": "r-A"}, "dbid:B": {"access_token": "a-B"}})");
   ASSERT_TRUE(json.ok()) << json.error().message;
   ASSERT_EQ(json->size(), 2u);
   EXPECT_EQ(json->at("dbid:A").refresh_token->reveal(), "r-A");
@@ -35,10 +35,10 @@ TEST(TokensFileTest, ReadsYamlAndJson) {
 }
 
 TEST(TokensFileTest, ProblemsNameTheAccountNeverTheToken) {
-  for (const char* text : {R"({"dbid:A": "SECRET-1"})", R"({"dbid:A": {"password": "SECRET-1"}})",
-                           R"({"dbid:A": {}})", R"(["SECRET-1"])",
-                           R"({"dbid:A": {"refresh_token": ["SECRET-1"]}})",
-                           "{\"dbid:A\": {\"refresh_token\": \"SECRET-1\"}"}) {
+  for (const char* text :
+       {R"({"dbid:A": "SECRET-1"})", R"({"dbid:A": {"password": "SECRET-1"}})", R"({"dbid:A": {}})",
+        R"(["SECRET-1"])", R"({"dbid:A": {"refresh_token": ["SECRET-1"]}})",
+        "{\"dbid:A\": {\"refresh_token\": \"SECRET-1\"}"}) {
     auto parsed = parse_tokens(text);
     ASSERT_FALSE(parsed.ok()) << text;
     EXPECT_EQ(parsed.error().message.find("SECRET-1"), std::string::npos) << parsed.error().message;
