@@ -588,3 +588,53 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
 
 }  // namespace
 }  // namespace wi::testing
+
+namespace wi::testing {
+namespace {
+
+TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
+  DropboxTopics topics(6, 3);
+  std::vector<std::string> accounts;
+  std::string tokens = "{";
+  for (int i = 0; i < 24; ++i) {
+    accounts.push_back("dbid:" + unique_name("split") + "-" + std::to_string(i));
+    standin_->account_with_access_token(accounts.back(), "token-split-" + std::to_string(i));
+    standin_->add_entries(accounts.back(), R"([{".tag":"file","path_display":"/only.txt"}])");
+    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
+              R"(: {"access_token": "token-split-)" + std::to_string(i) + R"("})";
+  }
+  write_tokens(tokens + "}");
+  // One process fans out, two poll: in one group, each member gets only its own topic.
+  auto fan_out = start(topics, {{"DROPBOX_CONSUME", "notifications"}});
+  std::map<std::string, std::string> poller_env = {{"DROPBOX_CONSUME", "accounts"},
+                                                   {"DROPBOX_INITIAL_SYNC", "emit"}};
+  auto first = start(topics, poller_env);
+  auto second = start(topics, poller_env);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return first->metric(R"(worker_assigned_partitions{worker="dropbox"})") == 3 &&
+               second->metric(R"(worker_assigned_partitions{worker="dropbox"})") == 3 &&
+               fan_out->metric(R"(worker_assigned_partitions{worker="dropbox"})") == 3;
+      },
+      60s))
+      << first->log() << second->log();
+
+  notify(topics, accounts, "ev-split");
+  ASSERT_TRUE(wait_for_records(topics.changes, 24)) << first->log() << second->log();
+  ASSERT_TRUE(dropbox_quiescent(group_, topics)) << first->log() << second->log();
+
+  EXPECT_EQ(fan_out->metric(R"(dropbox_fanout_accounts_total{outcome="published"})"), 24);
+  EXPECT_EQ(fan_out->metric(R"(dropbox_polls_total{outcome="ok"})"), 0) << "it only fans out";
+  auto polled_first = first->metric(R"(dropbox_polls_total{outcome="ok"})");
+  auto polled_second = second->metric(R"(dropbox_polls_total{outcome="ok"})");
+  EXPECT_GT(polled_first, 0);
+  EXPECT_GT(polled_second, 0);
+  EXPECT_EQ(polled_first + polled_second, 24);
+  EXPECT_EQ(record_count(topics.changes), 24);
+  EXPECT_EQ(fan_out->stop(), 0) << fan_out->log();
+  EXPECT_EQ(first->stop(), 0) << first->log();
+  EXPECT_EQ(second->stop(), 0) << second->log();
+}
+
+}  // namespace
+}  // namespace wi::testing

@@ -34,7 +34,8 @@ DropboxConfig load_dropbox_config(config::Loader& loader) {
                                        "max_rate_limit_wait_s",
                                        "accounts_topic",
                                        "changes_topic",
-                                       "cursors_topic"};
+                                       "cursors_topic",
+                                       "consume"};
   for (const auto& key : loader.keys({"dropbox"})) {
     if (!known.count(key)) loader.problem("dropbox." + key + ": unknown key");
   }
@@ -43,6 +44,11 @@ DropboxConfig load_dropbox_config(config::Loader& loader) {
   auto sync =
       loader.choice({"dropbox", "initial_sync"}, "DROPBOX_INITIAL_SYNC", "skip", {"skip", "emit"});
   c.initial_sync = sync == "emit" ? InitialSync::kEmit : InitialSync::kSkip;
+  auto consume = loader.choice({"dropbox", "consume"}, "DROPBOX_CONSUME", "both",
+                               {"both", "notifications", "accounts"});
+  c.consume = consume == "notifications" ? Consume::kNotifications
+              : consume == "accounts"    ? Consume::kAccounts
+                                         : Consume::kBoth;
   c.api_url =
       without_trailing_slash(loader.string({"dropbox", "api_url"}, "DROPBOX_API_URL", c.api_url));
   if (!http_url(c.api_url)) {

@@ -16,6 +16,8 @@
 //     accounts_topic: dropbox.accounts   # DROPBOX_ACCOUNTS_TOPIC
 //     changes_topic: dropbox.changes     # DROPBOX_CHANGES_TOPIC
 //     cursors_topic: dropbox.cursors     # DROPBOX_CURSORS_TOPIC (compacted, co-partitioned)
+//     consume: both              # DROPBOX_CONSUME: both|notifications|accounts — which of the
+//                                # two topics this process takes (see README: scaling pollers)
 //
 // Secrets and token files come from the environment only: DROPBOX_TOKENS_FILE (a path),
 // DROPBOX_APP_KEY and DROPBOX_APP_SECRET (or their _FILE forms).
@@ -31,9 +33,16 @@ namespace wi::dropbox {
 
 enum class InitialSync { kSkip, kEmit };
 
+// The topics a process consumes. Kafka's cooperative-sticky assignor balances the number of
+// partitions per member, not per topic: with both topics, one of two members may end up with
+// every notification partition and the other with every account partition. Dedicated pollers
+// (`accounts`) in the same group spread the polling evenly.
+enum class Consume { kBoth, kNotifications, kAccounts };
+
 struct DropboxConfig {
   std::string source = "dropbox";
   InitialSync initial_sync = InitialSync::kSkip;
+  Consume consume = Consume::kBoth;
   std::string api_url = "https://api.dropboxapi.com";
   std::string oauth_url = "https://api.dropbox.com";
   std::chrono::milliseconds api_timeout{8000};

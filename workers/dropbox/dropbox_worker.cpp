@@ -130,16 +130,32 @@ worker::WorkerDescription dropbox_worker_description() {
       log->warn("DROPBOX_TOKENS_FILE is not set: every account will be dead-lettered no_token");
     }
     log->info(
-        "dropbox worker: notifications={} accounts={} changes={} cursors={} "
+        "dropbox worker: notifications={} accounts={} changes={} cursors={} consume={} "
         "initial_sync={} api={} token accounts={} max_calls_per_second={}",
         worker_config.layout.webhook_topic(c.source), c.accounts_topic, c.changes_topic,
-        c.cursors_topic, c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url,
-        agent->accounts(), c.max_calls_per_second);
+        c.cursors_topic,
+        c.consume == Consume::kBoth       ? "both"
+        : c.consume == Consume::kAccounts ? "accounts"
+                                          : "notifications",
+        c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url, agent->accounts(),
+        c.max_calls_per_second);
     worker::WorkerParts parts;
     // The state topic is co-partitioned with topics[0]: the runtime restores cursors for the
     // partitions of dropbox.accounts this process owns.
-    parts.topics = {c.accounts_topic, worker_config.layout.webhook_topic(c.source)};
-    parts.state_topic = c.cursors_topic;
+    const std::string notifications = worker_config.layout.webhook_topic(c.source);
+    switch (c.consume) {
+      case Consume::kBoth:
+        parts.topics = {c.accounts_topic, notifications};
+        parts.state_topic = c.cursors_topic;
+        break;
+      case Consume::kAccounts:
+        parts.topics = {c.accounts_topic};
+        parts.state_topic = c.cursors_topic;
+        break;
+      case Consume::kNotifications:
+        parts.topics = {notifications};  // fan-out only: no cursors
+        break;
+    }
     parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->metrics().attach(r); };
     parts.handler = std::move(agent);
     return parts;

@@ -31,6 +31,7 @@ TEST(DropboxConfigTest, DefaultsFollowTheSpec) {
   EXPECT_EQ(c.accounts_topic, "dropbox.accounts");
   EXPECT_EQ(c.changes_topic, "dropbox.changes");
   EXPECT_EQ(c.cursors_topic, "dropbox.cursors");
+  EXPECT_EQ(c.consume, Consume::kBoth);
   EXPECT_FALSE(c.tokens_file.has_value());
   EXPECT_FALSE(c.app_secret.has_value());
 }
@@ -43,7 +44,9 @@ TEST(DropboxConfigTest, TheEnvironmentWinsOverYaml) {
             {"DROPBOX_TOKENS_FILE", "/etc/tokens.yaml"},
             {"DROPBOX_APP_KEY", "k"},
             {"DROPBOX_APP_SECRET", "s"},
-            {"DROPBOX_CHANGES_TOPIC", "t.changes"}});
+            {"DROPBOX_CHANGES_TOPIC", "t.changes"},
+            {"DROPBOX_CONSUME", "accounts"}});
+  EXPECT_EQ(c.consume, Consume::kAccounts);
   EXPECT_EQ(c.initial_sync, InitialSync::kEmit);
   EXPECT_EQ(c.api_url, "http://127.0.0.1:9") << "trailing slash dropped";
   EXPECT_EQ(c.max_calls_per_second, 3);
@@ -53,12 +56,13 @@ TEST(DropboxConfigTest, TheEnvironmentWinsOverYaml) {
 }
 
 TEST(DropboxConfigTest, EveryProblemIsReportedAtOnce) {
-  auto text = problems("dropbox:\n  initial_sync: sometimes\n  colour: blue\n",
+  auto text = problems("dropbox:\n  initial_sync: sometimes\n  colour: blue\n  consume: all\n",
                        {{"DROPBOX_OAUTH_URL", "ftp://x"},
                         {"DROPBOX_APP_KEY", "k"},
                         {"DROPBOX_CHANGES_TOPIC", "dropbox.accounts"}});
   EXPECT_NE(text.find("initial_sync"), std::string::npos) << text;
   EXPECT_NE(text.find("dropbox.colour: unknown key"), std::string::npos) << text;
+  EXPECT_NE(text.find("both|notifications|accounts"), std::string::npos) << text;
   EXPECT_NE(text.find("DROPBOX_OAUTH_URL"), std::string::npos) << text;
   EXPECT_NE(text.find("set both or neither"), std::string::npos) << text;
   EXPECT_NE(text.find("must differ"), std::string::npos) << text;
