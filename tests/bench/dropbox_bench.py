@@ -2,7 +2,7 @@
 """dropbox-worker benchmark (README "Benchmarks"): a private broker on free loopback ports, the
 Dropbox API stand-in, a real ingestd and N dropbox-worker processes.
 
-    tests/bench/dropbox_bench.py [--build build] [--processes 1] [--accounts 100]
+    tests/bench/dropbox_bench.py [--build build] [--processes 1] [--split] [--accounts 100]
                                  [--entries 2000] [--burst 1000]
 
 1. Throughput: every account holds --entries entries; one signed notification names every
@@ -98,6 +98,9 @@ def main():
     ap.add_argument("--accounts", type=int, default=100)
     ap.add_argument("--entries", type=int, default=2000)
     ap.add_argument("--burst", type=int, default=1000)
+    ap.add_argument("--split", action="store_true",
+                    help="one more process fans out (DROPBOX_CONSUME=notifications), the N "
+                         "processes only poll (DROPBOX_CONSUME=accounts)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="dropbox-bench.")
@@ -132,14 +135,18 @@ def main():
             env=dict(env, INGEST_LISTEN="127.0.0.1:%d" % ingest_port, DROPBOX_APP_SECRET=SECRET),
             stdout=subprocess.DEVNULL, stderr=open(work + "/ingestd.log", "w")))
         metrics_ports = []
-        for n in range(args.processes):
+        roles = ["accounts" if args.split else "both"] * args.processes
+        if args.split:
+            roles.append("notifications")
+        for n, role in enumerate(roles):
             port = free_port()
             metrics_ports.append(port)
             procs.append(subprocess.Popen(
                 [args.build + "/workers/dropbox/dropbox-worker"],
                 env=dict(env, WORKER_METRICS_LISTEN="127.0.0.1:%d" % port, DROPBOX_API_URL=api,
                          DROPBOX_OAUTH_URL=api, DROPBOX_TOKENS_FILE=work + "/tokens.json",
-                         DROPBOX_INITIAL_SYNC="emit", DROPBOX_MAX_CALLS_PER_SECOND="0"),
+                         DROPBOX_INITIAL_SYNC="emit", DROPBOX_MAX_CALLS_PER_SECOND="0",
+                         DROPBOX_CONSUME=role),
                 stdout=subprocess.DEVNULL, stderr=open(work + "/worker-%d.log" % n, "w")))
         wait_until("ingestd", lambda: _up(ingest_port, "/healthz"), 30)
         for port in metrics_ports:
@@ -156,10 +163,10 @@ def main():
         wait_until("%d changes" % expected,
                    lambda: metric_sum(metrics_ports, "dropbox_changes_total") >= expected, 600)
         seconds = time.time() - started
-        print("throughput: %d processes, %d accounts x %d entries: %d changes in %.2f s = %.0f "
-              "changes/s" % (args.processes, args.accounts, args.entries, expected, seconds,
-                             expected / seconds))
-        names = ["stand-in", "ingestd"] + ["worker-%d" % n for n in range(args.processes)]
+        print("throughput: %d processes%s, %d accounts x %d entries: %d changes in %.2f s = %.0f "
+              "changes/s" % (args.processes, " polling + 1 fanning out" if args.split else "",
+                             args.accounts, args.entries, expected, seconds, expected / seconds))
+        names = ["stand-in", "ingestd"] + ["worker-%d (%s)" % (n, r) for n, r in enumerate(roles)]
         print("  CPU over that time: " + ", ".join(
             "%s %.0f%%" % (name, 100 * (cpu_seconds(p.pid) - cpu_before[p.pid]) / seconds)
             for name, p in zip(names, procs)))
