@@ -391,10 +391,23 @@ void Loader::finish() {
 
 // ---- Common settings --------------------------------------------------------------------------
 
+bool is_secret_property(std::string_view name) {
+  return name.find("password") != std::string_view::npos ||
+         name.find("secret") != std::string_view::npos || name == "ssl.key.pem" ||
+         name == "sasl.oauthbearer.config";
+}
+
+void Loader::add_secret(std::string value) {
+  if (!value.empty()) secrets_.emplace_back(std::move(value));
+}
+
 CommonConfig load_common(Loader& loader) {
   CommonConfig c;
   c.kafka_brokers = loader.string({"kafka", "brokers"}, "KAFKA_BROKERS", c.kafka_brokers);
   c.kafka_properties = loader.string_map({"kafka", "properties"});
+  for (const auto& [name, value] : c.kafka_properties) {
+    if (is_secret_property(name)) loader.add_secret(value);
+  }
   c.log_level =
       loader.choice({"log", "level"}, "LOG_LEVEL", c.log_level, {"debug", "info", "warn", "error"});
   c.log_format = loader.choice({"log", "format"}, "LOG_FORMAT", c.log_format, {"text", "json"});
