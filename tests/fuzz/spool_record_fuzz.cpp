@@ -22,16 +22,24 @@ namespace {
 
 using namespace wi::spool;
 
-// One scratch directory per process, emptied before each input. Its key file says "keyed
-// from segment 2^64-1", so the fuzzed segment is read unkeyed: seeds can be plain frames.
+// One scratch directory per process, emptied before each input and removed at exit. Its key
+// file says "keyed from segment 2^64-1", so the fuzzed segment is read unkeyed: seeds can be
+// plain frames.
+struct ScratchDir {
+  ScratchDir() {
+    path = std::filesystem::temp_directory_path().string() + "/wi-spool-fuzz-XXXXXX";
+    FUZZ_CHECK(::mkdtemp(path.data()) != nullptr);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
+
 const std::string& scratch() {
-  static const std::string dir = [] {
-    std::string base = std::filesystem::temp_directory_path().string() + "/wi-spool-fuzz-XXXXXX";
-    FUZZ_CHECK(::mkdtemp(base.data()) != nullptr);
-    std::atexit([] { std::filesystem::remove_all(scratch()); });
-    return base;
-  }();
-  return dir;
+  static const ScratchDir dir;
+  return dir.path;
 }
 
 void write_file(const std::string& path, std::string_view bytes) {
