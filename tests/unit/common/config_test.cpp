@@ -613,5 +613,33 @@ kafka:
                                                "oauth-secret-0123"}));
 }
 
+// Found by tests/fuzz/config_fuzz: a list or map used as a YAML key ("? level: info") made
+// finish() throw yaml-cpp's bad-conversion exception instead of ConfigError (ingestd would
+// abort instead of exiting 2 with the problem).
+TEST(ConfigProblemsTest, AListOrMapAsAKeyIsAProblemNotACrash) {
+  auto loader = yaml(R"(
+log:
+  ? level: info
+  format: text
+kafka:
+  properties:
+    ? [a, b]
+    : value
+sources:
+  ? {x: 1}
+  : {kind: hmac}
+)");
+  auto common = load_common(loader);
+  EXPECT_TRUE(common.kafka_properties.empty());
+  EXPECT_TRUE(loader.keys({"sources"}).empty());
+  auto problems = problems_of(loader);
+  ASSERT_FALSE(problems.empty());
+  std::size_t key_problems = 0;
+  for (const auto& p : problems) {
+    if (p.find("a key must be a plain name") != std::string::npos) ++key_problems;
+  }
+  EXPECT_EQ(key_problems, 3u) << ::testing::PrintToString(problems);
+}
+
 }  // namespace
 }  // namespace wi::config
