@@ -39,10 +39,11 @@ step "build ($BUILD_TYPE, ASAN=$ASAN) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DASAN="$ASAN" >/dev/null
 timed "build" ninja -C "$BUILD_DIR" -j2
 if ((EXTRA_TIERS)); then
-  # RelWithDebInfo: sanitizer reports with file and line. Only what the two tiers run.
+  # -O1 -g1: sanitizer reports with file and line, asserts on, and half the compile time of
+  # -O2 -g (about 9 instead of 20 CPU-seconds per file with g++ 12). Only what the tier runs.
   step "build with AddressSanitizer + UBSan in $ASAN_BUILD_DIR"
   cmake -S "$ROOT" -B "$ASAN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASAN=ON \
-    -DWEBHOOK_INGEST_BENCHMARKS=OFF >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DWEBHOOK_INGEST_BENCHMARKS=OFF >/dev/null
   timed "asan build" ninja -C "$ASAN_BUILD_DIR" -j2 unit_tests integration_tests
 fi
 
