@@ -118,6 +118,12 @@ struct Loader::Yaml {
   void unknown_keys(const YAML::Node& node, Path& path, std::vector<std::string>& problems) const {
     if (node.IsMap()) {
       for (const auto& kv : node) {
+        // YAML allows a list or a map as a key ("? [a]: x"); no setting is named that way.
+        if (!kv.first.IsScalar()) {
+          problems.push_back(fmt::format("{}: a key must be a plain name, not a list or map",
+                                         path.empty() ? std::string("top level") : to_string(path)));
+          continue;
+        }
         path.push_back(kv.first.as<std::string>());
         std::string name = to_string(path);
         if (ignored.count(name)) {
@@ -299,6 +305,7 @@ std::map<std::string, std::string> Loader::string_map(const Path& path) {
     return out;
   }
   for (const auto& kv : *node) {
+    if (!kv.first.IsScalar()) continue;  // finish() reports it (unknown_keys)
     auto key = kv.first.as<std::string>();
     Path child = path;
     child.push_back(key);
@@ -359,7 +366,9 @@ std::vector<std::string> Loader::keys(const Path& path) {
     problems_.push_back(fmt::format("{}: expected a map", to_string(path)));
     return out;
   }
-  for (const auto& kv : *node) out.push_back(kv.first.as<std::string>());
+  for (const auto& kv : *node) {
+    if (kv.first.IsScalar()) out.push_back(kv.first.as<std::string>());  // else: finish() says
+  }
   return out;
 }
 
@@ -391,10 +400,23 @@ void Loader::finish() {
 
 // ---- Common settings --------------------------------------------------------------------------
 
+bool is_secret_property(std::string_view name) {
+  return name.find("password") != std::string_view::npos ||
+         name.find("secret") != std::string_view::npos || name == "ssl.key.pem" ||
+         name == "sasl.oauthbearer.config";
+}
+
+void Loader::add_secret(std::string value) {
+  if (!value.empty()) secrets_.emplace_back(std::move(value));
+}
+
 CommonConfig load_common(Loader& loader) {
   CommonConfig c;
   c.kafka_brokers = loader.string({"kafka", "brokers"}, "KAFKA_BROKERS", c.kafka_brokers);
   c.kafka_properties = loader.string_map({"kafka", "properties"});
+  for (const auto& [name, value] : c.kafka_properties) {
+    if (is_secret_property(name)) loader.add_secret(value);
+  }
   c.log_level =
       loader.choice({"log", "level"}, "LOG_LEVEL", c.log_level, {"debug", "info", "warn", "error"});
   c.log_format = loader.choice({"log", "format"}, "LOG_FORMAT", c.log_format, {"text", "json"});

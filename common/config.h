@@ -90,6 +90,9 @@ class Loader {
   // Records a problem found while interpreting values (cross-field checks).
   void problem(std::string message);
 
+  // A value that is secret although it comes from YAML (a kafka.properties password, a deploy
+  // target's env value): scrubbed from logs like the environment's secrets.
+  void add_secret(std::string value);
   // Every secret read so far, for the log redactor.
   const std::vector<Secret>& secrets() const { return secrets_; }
 
@@ -116,10 +119,15 @@ struct CommonConfig {
   std::string log_level = "info";
   std::string log_format = "text";
   // librdkafka properties passed through verbatim (YAML `kafka.properties`), for operators
-  // who need TLS/SASL or tuning without a new release.
+  // who need TLS/SASL or tuning without a new release. The secret ones (is_secret_property)
+  // are registered with the loader as secrets.
   std::map<std::string, std::string> kafka_properties;
 };
 CommonConfig load_common(Loader& loader);
+
+// librdkafka properties whose value is a secret: *password*, *secret*, ssl.key.pem,
+// sasl.oauthbearer.config.
+bool is_secret_property(std::string_view name);
 
 // Where the YAML file comes from: --config, else INGEST_CONFIG, else none.
 std::optional<std::string> config_path(const std::optional<std::string>& flag,

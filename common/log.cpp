@@ -48,6 +48,53 @@ class RedactingFormatter final : public spdlog::formatter {
   std::shared_ptr<const std::vector<std::string>> secrets_;
 };
 
+// The text format's pattern, with control characters in the message escaped (\n, \r, \xNN):
+// one event is always one line, whatever a value in it held.
+class EscapingTextFormatter final : public spdlog::formatter {
+ public:
+  EscapingTextFormatter()
+      : inner_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
+                                                           spdlog::pattern_time_type::utc)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const bool clean = std::none_of(payload.begin(), payload.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u < 0x20 || u == 0x7f;
+    });
+    if (clean) {
+      inner_->format(msg, dest);
+      return;
+    }
+    std::string escaped;
+    escaped.reserve(payload.size() + 16);
+    for (char c : payload) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '\n') {
+        escaped += "\\n";
+      } else if (c == '\r') {
+        escaped += "\\r";
+      } else if (c == '\t') {
+        escaped += "\\t";
+      } else if (u < 0x20 || u == 0x7f) {
+        escaped += fmt::format("\\x{:02x}", u);
+      } else {
+        escaped.push_back(c);
+      }
+    }
+    spdlog::details::log_msg copy(msg);
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->format(copy, dest);
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<EscapingTextFormatter>();
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 // {"ts":"2026-11-27T01:35:50.123Z","level":"info","logger":"ingestd","msg":"..."}
 class JsonFormatter final : public spdlog::formatter {
  public:
@@ -83,13 +130,11 @@ void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Se
   for (const auto& s : secrets) {
     if (s.reveal().size() < 4) continue;
     values->push_back(s.reveal());
-    if (options.format == "json") {
-      // The JSON formatter escapes the message before redaction sees it, so a secret with a
-      // quote, a backslash or a control character appears in its escaped form.
-      auto quoted = json::quote(s.reveal());
-      auto escaped = quoted.substr(1, quoted.size() - 2);
-      if (escaped != s.reveal()) values->push_back(std::move(escaped));
-    }
+    // The JSON formatter and log::quoted() escape a value before redaction sees it, so a
+    // secret with a quote, a backslash or a control character appears in its escaped form.
+    auto quoted = json::quote(s.reveal());
+    auto escaped = quoted.substr(1, quoted.size() - 2);
+    if (escaped != s.reveal()) values->push_back(std::move(escaped));
   }
   // Longest first: a secret that contains another must be replaced whole, not in part.
   std::stable_sort(values->begin(), values->end(),
@@ -98,8 +143,7 @@ void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Se
   if (options.format == "json") {
     inner = std::make_unique<JsonFormatter>();
   } else {
-    inner = std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
-                                                        spdlog::pattern_time_type::utc);
+    inner = std::make_unique<EscapingTextFormatter>();
   }
   sink->set_formatter(std::make_unique<RedactingFormatter>(std::move(inner), values));
   std::lock_guard lock(g_mutex);

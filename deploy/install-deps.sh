@@ -12,6 +12,8 @@ PACKAGES=(
   kcat wrk git python3 python3-aiosmtpd curl openssl procps iproute2
   # docker-compose.yml checks without a Docker engine: docker-compose config, promtool
   docker-compose prometheus python3-yaml
+  # the fuzz tier (tests/fuzz/run.sh): clang with libFuzzer, llvm-symbolizer for reports
+  clang-14 libclang-rt-14-dev llvm-14
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)

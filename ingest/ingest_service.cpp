@@ -125,7 +125,7 @@ http::HeadDecision IngestService::on_head(const http::RequestHead& head) {
   auto r = route(head);
   auto reject = [&](const char* label, http::Response response, std::string_view reason) {
     metrics_.requests.with({label, std::to_string(response.status)}).inc();
-    log_->info("rejected source={} status={} reason=\"{}\"", label, response.status, reason);
+    log_->info("rejected source={} status={} reason={}", label, response.status, log::quoted(reason));
     return http::HeadDecision{std::move(response), 0};
   };
   switch (r.kind) {
@@ -179,7 +179,7 @@ void IngestService::on_rejected(const http::RequestHead* head, int status,
     if (r.kind == Route::Kind::kUnknownSource) label = kUnknownSource;
   }
   metrics_.requests.with({label, std::to_string(status)}).inc();
-  log_->info("rejected source={} status={} reason=\"{}\"", label, status, reason);
+  log_->info("rejected source={} status={} reason={}", label, status, log::quoted(reason));
 }
 
 void IngestService::finish(const std::string& source_label, const http::Responder& respond,
@@ -191,8 +191,8 @@ void IngestService::finish(const std::string& source_label, const http::Responde
     metrics_.requests.with({source_label, std::to_string(response.status)}).inc();
   }
   if (response.status >= 400) {
-    log_->info("rejected source={} status={} reason=\"{}\"", source_label, response.status,
-               reason);
+    log_->info("rejected source={} status={} reason={}", source_label, response.status,
+               log::quoted(reason));
   }
   respond(std::move(response));
 }
@@ -341,8 +341,8 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
                 reason) &&
         !durable) {
       // Enqueued mode answered 200 already: this is the documented loss window.
-      log_->error("lost after 200 (INGEST_ACK=enqueued) source={} event_id={} reason=\"{}\"",
-                  name, pending->event_id, s.error().message);
+      log_->error("lost after 200 (INGEST_ACK=enqueued) source={} event_id={} reason={}",
+                  name, log::quoted(pending->event_id), log::quoted(s.error().message));
     }
   });
   if (!durable) answer(json_ok(ok_body), "");

@@ -117,19 +117,19 @@ int run_ingestd(int argc, char** argv) {
   std::unique_ptr<kafka::RdKafkaPublisher> drain_publisher;
   std::unique_ptr<spool::SpoolingSink> spooling_sink;
   if (config.spool_dir) {
-    spool::RecoveryReport report;
     // Space comes back a whole segment at a time: keep segments a fraction of the bound.
     const auto max_bytes = static_cast<std::uint64_t>(config.spool_max_bytes);
     const std::uint64_t segment_bytes = std::clamp<std::uint64_t>(max_bytes / 8, 1 << 20, 64 << 20);
-    auto opened = spool::Spool::open({*config.spool_dir, max_bytes, segment_bytes}, clock, report);
+    auto opened = spool::Spool::open({*config.spool_dir, max_bytes, segment_bytes}, clock);
     if (!opened) {
       log->error("cannot open the spool in {}: {}", *config.spool_dir, opened.error().message);
       return 1;
     }
     spool = std::move(*opened);
+    const auto& report = spool->recovery();
     auto& corrupt = registry
                         .counter("ingest_spool_corrupt_total",
-                                 "Damaged or torn spool regions dropped at recovery (never published)")
+                                 "Damaged spool regions and unreadable spooled records skipped (never published)")
                         .with({});
     corrupt.inc(static_cast<double>(report.corrupt_regions + (report.torn_tail_bytes ? 1 : 0)));
     if (report.corrupt_regions || report.torn_tail_bytes) {

@@ -148,6 +148,19 @@ struct HttpServer::Impl {
     if (!more.empty()) on_bytes(conn, peer, more.data(), more.size());
   }
 
+  // Pistache's reactor treats an event that is readable and writable at once as readable only
+  // (Transport::onReady: `else if (entry.isWritable())`), and with edge-triggered polling
+  // that EPOLLOUT is not reported again: an answer queued just before the client's next bytes
+  // arrived would wait forever. Called on every read; an empty queued write re-arms EPOLLOUT.
+  void rearm_queued_writes(const std::shared_ptr<Connection>& conn,
+                           const std::shared_ptr<Peer>& peer) {
+    {
+      std::lock_guard lock(conn->mu);
+      if (conn->queued_writes == 0 || conn->closed) return;
+    }
+    write(conn, peer, std::string(), false, false);
+  }
+
   // Builds the responder handed to the application with a request.
   Responder responder(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Peer>& peer) {
     std::weak_ptr<Connection> weak_conn = conn;
@@ -228,6 +241,9 @@ struct HttpServer::Impl {
             bool has_body = head.chunked || head.content_length.value_or(0) > 0;
             bool close = has_body || !head.keep_alive || decision.reject->close || draining;
             answer = Answer{std::move(*decision.reject), close};
+            // Pipelined bytes after a bodyless rejected head are the next requests: keep them
+            // for after the answer, as for a completed request (after_write feeds them).
+            if (!close) conn->pending.assign(data, len);
             break;
           }
           parser.accept_body(decision.max_body_bytes);
@@ -349,7 +365,9 @@ class ConnectionHandler final : public Pistache::Tcp::Handler {
 
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Peer>& peer) override {
     auto conn = std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionKey));
-    if (conn) impl_->on_bytes(conn, peer, buffer, len);
+    if (!conn) return;
+    impl_->rearm_queued_writes(conn, peer);
+    impl_->on_bytes(conn, peer, buffer, len);
   }
 
   void onDisconnection(const std::shared_ptr<Peer>& peer) override {

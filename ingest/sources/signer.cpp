@@ -61,6 +61,10 @@ Result<std::vector<http::Header>> sign_request(const SourceSettings& settings,
   if (settings.secrets.empty() || settings.secrets.front().empty()) {
     return Error::invalid("source " + settings.name + " has no secret to sign with");
   }
+  // Every kind's verifier treats an empty id header as missing: refuse to sign one.
+  if (options.event_id && options.event_id->empty()) {
+    return Error::invalid("the event id must not be empty");
+  }
   const std::string& secret = settings.secrets.front().reveal();
   const std::string event_id = options.event_id.value_or(random_delivery_id());
   const std::string key = options.key.value_or(event_id);

@@ -35,7 +35,9 @@ bool get_bytes(std::string_view& in, std::size_t n, std::string& out) {
 
 }  // namespace
 
-void encode(const kafka::OutgoingRecord& record, std::string& out) {
+FrameKey::FrameKey(std::string_view secret) : seed_(crc32c(secret)) {}
+
+void encode(const kafka::OutgoingRecord& record, const FrameKey& key, std::string& out) {
   std::string payload;
   payload.reserve(record.value.size() + 256);
   put<std::uint16_t>(payload, static_cast<std::uint16_t>(record.topic.size()));
@@ -58,11 +60,11 @@ void encode(const kafka::OutgoingRecord& record, std::string& out) {
   out.reserve(out.size() + kFrameHeaderBytes + payload.size());
   out += kMagic;
   put<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));
-  put<std::uint32_t>(out, crc32c(payload));
+  put<std::uint32_t>(out, crc32c(payload, key.seed()));
   out += payload;
 }
 
-Decoded check(std::string_view data) {
+Decoded check(std::string_view data, const FrameKey& key) {
   Decoded d;
   if (data.size() < kFrameHeaderBytes) {
     d.status = kMagic.substr(0, std::min(data.size(), kMagic.size())) ==
@@ -81,14 +83,14 @@ Decoded check(std::string_view data) {
     d.status = DecodeStatus::kIncomplete;
     return d;
   }
-  if (crc32c(data.substr(kFrameHeaderBytes, length)) != crc) return d;
+  if (crc32c(data.substr(kFrameHeaderBytes, length), key.seed()) != crc) return d;
   d.status = DecodeStatus::kOk;
   d.frame_bytes = kFrameHeaderBytes + length;
   return d;
 }
 
-Decoded decode(std::string_view data) {
-  Decoded d = check(data);
+Decoded decode(std::string_view data, const FrameKey& key) {
+  Decoded d = check(data, key);
   if (d.status != DecodeStatus::kOk) return d;
   std::string_view in = data.substr(kFrameHeaderBytes, d.frame_bytes - kFrameHeaderBytes);
   auto& r = d.record;

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,14 +15,29 @@
 
 #include <fmt/format.h>
 
-#include "ingest/spool/record_codec.h"
-
 namespace wi::spool {
 
 namespace {
 
+constexpr const char* kKeyFile = "spool.key";
+constexpr std::size_t kKeyBytes = 16;
+
+// A full disk is a local bound, like a full spool: kResourceExhausted (503, not ready).
 Error io_error(const std::string& what) {
-  return Error{ErrorCode::kUnavailable, fmt::format("{}: {}", what, std::strerror(errno)), true};
+  const bool out_of_space = errno == ENOSPC || errno == EDQUOT;
+  return Error{out_of_space ? ErrorCode::kResourceExhausted : ErrorCode::kUnavailable,
+               fmt::format("{}: {}", what, std::strerror(errno)), true};
+}
+
+bool write_all(const DiskOps& disk, int fd, std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = disk.write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 bool read_all(int fd, std::uint64_t offset, std::size_t n, std::string& out) {
@@ -37,8 +54,19 @@ bool read_all(int fd, std::uint64_t offset, std::size_t n, std::string& out) {
 
 }  // namespace
 
-SegmentLog::SegmentLog(std::string dir, std::uint64_t segment_bytes)
-    : dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
+DiskOps DiskOps::system() {
+  DiskOps ops;
+  ops.write = [](int fd, const void* data, std::size_t n) { return ::write(fd, data, n); };
+  ops.free_bytes = [](const std::string& dir) -> std::optional<std::uint64_t> {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  };
+  return ops;
+}
+
+SegmentLog::SegmentLog(std::string dir, std::uint64_t segment_bytes, DiskOps disk)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes), disk_(std::move(disk)) {}
 
 SegmentLog::~SegmentLog() {
   if (active_fd_ >= 0) ::close(active_fd_);
@@ -60,16 +88,52 @@ std::vector<std::uint64_t> SegmentLog::segments() const {
   return out;
 }
 
-Status SegmentLog::sync_dir() {
-  int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open " + dir_);
+Status SegmentLog::sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("open " + dir);
   int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) return io_error("fsync " + dir_);
+  if (rc != 0) return io_error("fsync " + dir);
   return {};
 }
 
-Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
+Status SegmentLog::load_or_create_key(std::uint64_t first_new_segment) {
+  const std::string path = dir_ + "/" + kKeyFile;
+  std::string bytes;
+  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    struct stat st {};
+    const bool ok = ::fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) == kKeyBytes + 8 &&
+                    read_all(fd, 0, kKeyBytes + 8, bytes);
+    ::close(fd);
+    // Without its key no keyed frame can be verified: refuse to start rather than call every
+    // stored record damage.
+    if (!ok) return Error::internal(fmt::format("spool key {} is damaged; restore it", path));
+  } else {
+    if (errno != ENOENT) return io_error("open " + path);
+    // A new spool, or one written before keys: its segments stay unkeyed, new ones are keyed.
+    bytes.resize(kKeyBytes);
+    if (::getrandom(bytes.data(), kKeyBytes, 0) != static_cast<ssize_t>(kKeyBytes)) {
+      return io_error("getrandom");
+    }
+    for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((first_new_segment >> (8 * i)) & 0xFF));
+    const std::string tmp = path + ".tmp";
+    int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) return io_error("create " + tmp);
+    const bool ok = write_all(disk_, out, bytes) && ::fsync(out) == 0;
+    ::close(out);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return io_error("write " + path);
+    if (auto s = sync_dir(dir_); !s) return s;
+  }
+  key_ = FrameKey(std::string_view(bytes).substr(0, kKeyBytes));
+  first_keyed_segment_ = 0;
+  for (int i = 0; i < 8; ++i) {
+    first_keyed_segment_ |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[kKeyBytes + i]))
+                            << (8 * i);
+  }
+  return {};
+}
+
+Result<Recovered> SegmentLog::open() {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Error::unavailable(fmt::format("spool directory {}: {}", dir_, ec.message()));
@@ -85,7 +149,9 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
     }
   }
   std::sort(ids.begin(), ids.end());
-  RecoveryReport report;
+  if (auto s = load_or_create_key(ids.empty() ? 1 : ids.back() + 1); !s) return s.error();
+  Recovered recovered;
+  RecoveryReport& report = recovered.report;
   report.segments = ids.size();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto id = ids[i];
@@ -105,9 +171,11 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
     }
     // A frame counts only when it decodes into a record: a checksum that matches over bytes
     // that are not a record (another writer, a frame-shaped stretch inside damage) would
-    // otherwise be handed to the drainer, which could never read it.
+    // otherwise be handed to the drainer, which could never read it. The keyed checksum is
+    // what keeps a frame-shaped webhook body inside damage from counting.
     const std::string_view view(data);
-    auto intact_at = [&](std::size_t at) { return decode(view.substr(at)); };
+    const FrameKey& key = key_of(id);
+    auto intact_at = [&](std::size_t at) { return decode(view.substr(at), key); };
     // The next offset after `from` where an intact frame starts (the magic plus a record that
     // checks out), or npos.
     auto next_intact = [&](std::size_t from) {
@@ -122,7 +190,7 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
     while (pos < data.size()) {
       auto d = intact_at(pos);
       if (d.status == DecodeStatus::kOk) {
-        recovered.push_back({id, pos, static_cast<std::uint32_t>(d.frame_bytes)});
+        recovered.records.push_back({id, pos, static_cast<std::uint32_t>(d.frame_bytes)});
         ++report.records;
         pos += d.frame_bytes;
         valid_end = pos;
@@ -155,7 +223,7 @@ Result<RecoveryReport> SegmentLog::open(std::vector<RecordRef>& recovered) {
   }
   // New appends always go to a fresh segment: recovered files are only read and deleted.
   if (auto s = start_segment(ids.empty() ? 1 : ids.back() + 1); !s) return s.error();
-  return report;
+  return recovered;
 }
 
 Status SegmentLog::start_segment(std::uint64_t id) {
@@ -166,7 +234,7 @@ Status SegmentLog::start_segment(std::uint64_t id) {
     ::close(fd);
     return io_error("open " + path_of(id));
   }
-  if (auto s = sync_dir(); !s) {
+  if (auto s = sync_dir(dir_); !s) {
     ::close(fd);
     ::close(rfd);
     return s;
@@ -188,7 +256,7 @@ Result<std::vector<RecordRef>> SegmentLog::append(const std::string& blob,
   std::size_t written = 0;
   std::optional<Error> failure;
   while (written < blob.size()) {
-    ssize_t n = ::write(active_fd_, blob.data() + written, blob.size() - written);
+    ssize_t n = disk_.write(active_fd_, blob.data() + written, blob.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       failure = io_error("write " + path_of(active_id_));
@@ -226,7 +294,7 @@ Result<kafka::OutgoingRecord> SegmentLog::read(const RecordRef& ref) {
   if (!read_all(it->second, ref.offset, ref.frame_bytes, frame)) {
     return io_error(fmt::format("read segment {} at {}", ref.segment, ref.offset));
   }
-  auto d = decode(frame);
+  auto d = decode(frame, key_of(ref.segment));
   if (d.status != DecodeStatus::kOk) {
     return Error::internal(fmt::format("segment {} at {}: record no longer checks out",
                                        ref.segment, ref.offset));
@@ -245,7 +313,32 @@ Status SegmentLog::remove(std::uint64_t segment) {
   }
   bytes_ -= segment_size(segment);
   sizes_.erase(segment);
-  return sync_dir();
+  return sync_dir(dir_);
+}
+
+Result<std::string> SegmentLog::keep_rejected(const RecordRef& ref,
+                                              const kafka::OutgoingRecord& record) {
+  const std::string rejected_dir = dir_ + "/rejected";
+  std::error_code ec;
+  std::filesystem::create_directories(rejected_dir, ec);
+  if (ec) return Error::unavailable(fmt::format("{}: {}", rejected_dir, ec.message()));
+  const std::string path = fmt::format("{}/{:020}-{:020}.record", rejected_dir, ref.segment, ref.offset);
+  const std::string tmp = path + ".tmp";
+  std::string frame;
+  encode(record, unkeyed_, frame);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error("create " + tmp);
+  const bool ok = write_all(disk_, fd, frame) && ::fdatasync(fd) == 0;
+  auto failure = ok ? Error{} : io_error("write " + tmp);
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return failure;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename " + tmp);
+  if (auto s = sync_dir(rejected_dir); !s) return s.error();
+  if (auto s = sync_dir(dir_); !s) return s.error();  // the rejected/ entry itself
+  return path;
 }
 
 }  // namespace wi::spool

@@ -9,20 +9,21 @@ namespace wi::spool {
 namespace {
 // One group commit writes at most this much (plus one oversize record): bounds latency.
 constexpr std::uint64_t kMaxBatchBytes = 32ULL << 20;
+// After ENOSPC, ready again once this much more than the failed write is free.
+constexpr std::uint64_t kDiskHeadroomBytes = 1ULL << 20;
+constexpr auto kSpaceCheckInterval = std::chrono::seconds(1);
 }  // namespace
 
 Spool::Spool(const SpoolOptions& options, const Clock& clock)
-    : options_(options), clock_(clock), log_(options.dir, options.segment_bytes) {}
+    : options_(options), clock_(clock), log_(options.dir, options.segment_bytes, options.disk) {}
 
-Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Clock& clock,
-                                           RecoveryReport& report) {
+Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Clock& clock) {
   std::unique_ptr<Spool> spool(new Spool(options, clock));
-  std::vector<RecordRef> recovered;
-  auto r = spool->log_.open(recovered);
+  auto r = spool->log_.open();
   if (!r) return r.error();
-  report = *r;
+  spool->recovery_ = r->report;
   auto now = clock.steady_now();
-  for (const auto& ref : recovered) spool->entries_.push_back({spool->next_seq_++, ref, now});
+  for (const auto& ref : r->records) spool->entries_.push_back({spool->next_seq_++, ref, now});
   {
     // Segments older than the first recovered record hold nothing to drain (emptied by a
     // roll, or only damage, already counted): without this they would pile up, one per
@@ -75,6 +76,9 @@ void Spool::writer_loop() {
     }
     const std::uint64_t on_disk = bytes_on_disk_.load();
     const std::uint64_t deletions_before = deletions_;
+    // The disk was full at the last write and still is: refuse without writing (each failed
+    // write would also leave a new, empty segment behind).
+    const bool disk_full = disk_full_locked();
     lock.unlock();
 
     std::string blob;
@@ -82,8 +86,12 @@ void Spool::writer_loop() {
     std::vector<Queued*> accepted;
     std::vector<Queued*> refused;
     for (auto& q : batch) {
+      if (disk_full) {
+        refused.push_back(&q);
+        continue;
+      }
       auto before = blob.size();
-      encode(q.record, blob);
+      encode(q.record, log_.key(), blob);
       auto size = blob.size() - before;
       if (on_disk + blob.size() > options_.max_bytes) {
         blob.resize(before);
@@ -112,37 +120,81 @@ void Spool::writer_loop() {
     // Out of room for what arrives: say so (readiness) until draining frees some. Set before
     // the refusals are answered, so nobody sees a 503 while readiness still says ready.
     // Not when segments were deleted meanwhile: the refusal used the older, larger size.
-    if (!refused.empty() && deletions_ == deletions_before) out_of_room_ = true;
+    if (!refused.empty() && !disk_full && deletions_ == deletions_before) out_of_room_ = true;
+    if (!accepted.empty()) {
+      if (refs) {
+        disk_full_ = false;
+      } else if (refs.error().code == ErrorCode::kResourceExhausted) {
+        // The disk (not our bound) is full: not ready until free space covers this write.
+        disk_full_ = true;
+        disk_needed_ = blob.size() + kDiskHeadroomBytes;
+        next_space_check_ = clock_.steady_now() + kSpaceCheckInterval;
+      }
+    }
     lock.unlock();
     for (auto* q : refused) {
       q->done(Error{ErrorCode::kResourceExhausted,
-                    fmt::format("spool full ({} bytes of {})", on_disk, options_.max_bytes), true});
+                    disk_full ? std::string("spool disk full")
+                              : fmt::format("spool full ({} bytes of {})", on_disk, options_.max_bytes),
+                    true});
     }
     for (auto* q : accepted) q->done(refs ? Status() : Status(refs.error()));
     lock.lock();
   }
 }
 
-std::optional<std::pair<std::uint64_t, kafka::OutgoingRecord>> Spool::next() {
-  std::uint64_t seq;
+bool Spool::disk_full_locked() const {
+  if (!disk_full_) return false;
+  const auto now = clock_.steady_now();
+  if (now < next_space_check_) return true;
+  next_space_check_ = now + kSpaceCheckInterval;
+  const auto free = log_.free_bytes();
+  if (free && *free >= disk_needed_) disk_full_ = false;
+  return disk_full_;
+}
+
+std::optional<std::pair<std::uint64_t, kafka::OutgoingRecord>> Spool::next(
+    const std::function<void(const Unreadable&)>& on_unreadable) {
+  while (true) {
+    std::uint64_t seq;
+    RecordRef ref;
+    {
+      std::lock_guard lock(mu_);
+      if (handed_out_ >= entries_.size()) return std::nullopt;
+      seq = entries_[handed_out_].seq;
+      ref = entries_[handed_out_].ref;
+      ++handed_out_;
+    }
+    Result<kafka::OutgoingRecord> record = Error::internal("unread");
+    {
+      std::lock_guard log_lock(log_mu_);
+      record = log_.read(ref);
+    }
+    if (record) return std::make_pair(seq, std::move(*record));
+    // Damaged since it was written, or the disk cannot read it: retrying would hand out the
+    // same failure forever while the spool fills behind it. Skip it, and say so.
+    confirm(seq);
+    if (on_unreadable) on_unreadable({ref, record.error().message});
+  }
+}
+
+Result<std::string> Spool::quarantine(std::uint64_t seq, const kafka::OutgoingRecord& record) {
   RecordRef ref;
   {
     std::lock_guard lock(mu_);
-    if (handed_out_ >= entries_.size()) return std::nullopt;
-    seq = entries_[handed_out_].seq;
-    ref = entries_[handed_out_].ref;
-    ++handed_out_;
+    if (entries_.empty() || seq < entries_.front().seq ||
+        seq - entries_.front().seq >= entries_.size()) {
+      return Error::not_found(fmt::format("spooled record {} is not waiting", seq));
+    }
+    ref = entries_[static_cast<std::size_t>(seq - entries_.front().seq)].ref;
   }
-  Result<kafka::OutgoingRecord> record = Error::internal("unread");
+  Result<std::string> kept = Error::internal("not kept");
   {
     std::lock_guard log_lock(log_mu_);
-    record = log_.read(ref);
+    kept = log_.keep_rejected(ref, record);
   }
-  if (!record) {
-    rewind();  // I/O trouble: hand it out again next time, in order
-    return std::nullopt;
-  }
-  return std::make_pair(seq, std::move(*record));
+  if (kept) confirm(seq);
+  return kept;
 }
 
 void Spool::confirm(std::uint64_t seq) {
@@ -212,7 +264,8 @@ bool Spool::all_handed_out() const {
 
 bool Spool::full() const {
   std::lock_guard lock(mu_);
-  return out_of_room_ || bytes_on_disk_.load() + queued_bytes_ >= options_.max_bytes;
+  return out_of_room_ || disk_full_locked() ||
+         bytes_on_disk_.load() + queued_bytes_ >= options_.max_bytes;
 }
 
 SpoolStats Spool::stats() const {

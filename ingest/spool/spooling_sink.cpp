@@ -7,6 +7,12 @@
 namespace wi::spool {
 
 namespace {
+// Kafka will never take this record as it is (too large, not authorised): retrying would hold
+// up everything behind it. A fatal producer error is not the record's fault: retried.
+bool refused_for_good(const Error& error) {
+  return !error.retryable && error.code != ErrorCode::kInternal;
+}
+
 // Records handed to the drain producer and not yet confirmed. Enough to fill several produce
 // batches per partition while the loop sleeps between refills (512 drained 100k records at
 // 20k/s, 4096 at 50k/s); at 2 KB records that is under 10 MB in the producer's queue.
@@ -23,7 +29,16 @@ SpoolingSink::SpoolingSink(kafka::Publisher& direct, kafka::Publisher& drain, Sp
       drained_total_(registry
                          .counter("ingest_spool_drained_total",
                                   "Spooled records republished to Kafka and confirmed")
-                         .with({})) {
+                         .with({})),
+      corrupt_total_(registry
+                         .counter("ingest_spool_corrupt_total",
+                                  "Damaged spool regions and unreadable spooled records skipped "
+                                  "(never published)")
+                         .with({})),
+      rejected_total_(registry
+                          .counter("ingest_spool_rejected_total",
+                                   "Spooled records Kafka refused for good, kept in <spool>/rejected/")
+                          .with({})) {
   registry.gauge_callback("ingest_spool_bytes", "Bytes in the spool's files", {},
                           [this] {
                             return std::vector<metrics::Registry::Sample>{
@@ -93,7 +108,8 @@ void SpoolingSink::drain_loop() {
       continue;
     }
     if (drain_failed_ && drain_in_flight_ == 0) {
-      // A record Kafka refused for good (e.g. its topic is gone): keep it, retry later.
+      // Kafka did not take a record (its topic is missing, the broker went away): keep it,
+      // retry from the first unconfirmed record later.
       drain_failed_ = false;
       spool_.rewind();
       std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -101,21 +117,22 @@ void SpoolingSink::drain_loop() {
     }
     bool handed = false;
     if (kafka_up_() && !drain_failed_) {
+      auto on_unreadable = [this](const Unreadable& u) {
+        corrupt_total_.inc();
+        log_->error("drain: spooled record at segment {} offset {} cannot be read back, skipped: {}",
+                    u.ref.segment, u.ref.offset, u.reason);
+      };
       while (drain_in_flight_ < kMaxDrainInFlight && !stop_) {
-        auto next = spool_.next();
+        auto next = spool_.next(on_unreadable);
         if (!next) break;
         handed = true;
         ++drain_in_flight_;
-        drain_.publish(std::move(next->second), [this, seq = next->first](Result<kafka::Delivery> r) {
-          if (r.ok()) {
-            spool_.confirm(seq);
-            drained_total_.inc();
-          } else {
-            log_->error("drain: {}", r.error().message);
-            drain_failed_ = true;
-          }
-          --drain_in_flight_;
-        });
+        drain_.publish_or_return(std::move(next->second),
+                                 [this, seq = next->first](Result<kafka::Delivery> r,
+                                                           kafka::OutgoingRecord back) {
+                                   on_drained(seq, std::move(r), std::move(back));
+                                   --drain_in_flight_;
+                                 });
       }
     }
     {
@@ -127,6 +144,31 @@ void SpoolingSink::drain_loop() {
     }
     if (!handed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+void SpoolingSink::on_drained(std::uint64_t seq, Result<kafka::Delivery> outcome,
+                              kafka::OutgoingRecord record) {
+  if (outcome.ok()) {
+    spool_.confirm(seq);
+    drained_total_.inc();
+    return;
+  }
+  const Error& error = outcome.error();
+  if (refused_for_good(error)) {
+    if (auto kept = spool_.quarantine(seq, record)) {
+      rejected_total_.inc();
+      log_->error("drain: kafka refused a spooled record for good ({}); kept in {}, draining on",
+                  error.message, *kept);
+      return;
+    } else {
+      log_->error("drain: kafka refused a spooled record for good ({}) and it cannot be "
+                  "quarantined ({}): retrying",
+                  error.message, kept.error().message);
+    }
+  } else {
+    log_->error("drain: {}", error.message);
+  }
+  drain_failed_ = true;
 }
 
 bool SpoolingSink::wait_drained(std::chrono::milliseconds timeout) {

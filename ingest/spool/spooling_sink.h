@@ -8,6 +8,11 @@
 // record goes to the spool behind the waiting ones, so no record overtakes an older one for
 // the same key; a drainer republishes the spool in order (its own producer never gives up)
 // and, once everything spooled is confirmed, switches back to direct mode.
+//
+// The drain never wedges on one record: a record that cannot be read back is skipped
+// (ingest_spool_corrupt_total), and one Kafka refuses for good (too large, not authorised) is
+// quarantined whole under <dir>/rejected/ (ingest_spool_rejected_total); each gets an error
+// line, and the records behind it keep draining in order.
 
 #include <atomic>
 #include <condition_variable>
@@ -47,6 +52,8 @@ class SpoolingSink final : public ingest::EventSink {
   void enter_spooling(std::string_view why);  // with mu_ held
   void to_spool(kafka::OutgoingRecord record, Callback on_durable);  // with mu_ held
   void drain_loop();
+  // The drain producer's verdict on spooled record `seq` (`record` is the record back).
+  void on_drained(std::uint64_t seq, Result<kafka::Delivery> outcome, kafka::OutgoingRecord record);
 
   kafka::Publisher& direct_;
   kafka::Publisher& drain_;
@@ -54,6 +61,8 @@ class SpoolingSink final : public ingest::EventSink {
   std::function<bool()> kafka_up_;
   std::shared_ptr<spdlog::logger> log_;
   metrics::Counter& drained_total_;
+  metrics::Counter& corrupt_total_;
+  metrics::Counter& rejected_total_;
 
   std::mutex mu_;  // mode decisions and spool appends happen together under it
   std::atomic<bool> spooling_{false};

@@ -1,11 +1,7 @@
 // libFuzzer harness for RequestParser: the same byte stream, fed whole, byte by byte and in
 // fuzzer-chosen pieces, must produce the same sequence of (pipelined) requests, the same final
 // state and error, and the same consumed count; and the parser's own bounds must hold.
-// Not built by CMake yet. Build and run by hand:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/request_parser_fuzz.cpp common/http/request_parser.cpp \
-//     common/http/headers.cpp -o /tmp/request_parser_fuzz
-//   /tmp/request_parser_fuzz -max_len=4096 -max_total_time=300 corpus/
+// Built with -DFUZZ=ON and run by tests/fuzz/run.sh.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,17 +10,13 @@
 #include <vector>
 
 #include "common/http/request_parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using wi::http::ParseError;
 using wi::http::RequestParser;
 using State = RequestParser::State;
-
-#define FUZZ_CHECK(cond)           \
-  do {                             \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
 
 struct Run {
   std::vector<std::string> requests;  // one summary per completed request

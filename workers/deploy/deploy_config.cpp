@@ -96,6 +96,7 @@ Target load_target(config::Loader& loader, std::size_t index) {
       loader.integer(child(base, "timeout_s"), "", t.timeout.count(), 1, 24 * 3600));
   t.env = loader.string_map(child(base, "env"));
   for (const auto& [name, value] : t.env) {
+    loader.add_secret(value);  // tokens, passwords: scrubbed from logs like env secrets
     if (!env_name_ok(name)) {
       loader.problem(fmt::format("{}.env.{}: not a valid variable name", where, name));
     } else if (name.rfind("DEPLOY_", 0) == 0) {

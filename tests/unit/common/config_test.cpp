@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -589,6 +591,54 @@ TEST(ConfigPathTest, FlagBeatsEnvironment) {
   EXPECT_EQ(config_path(std::string(""), env), "/etc/from-env.yaml");
   EXPECT_EQ(config_path(std::nullopt, Environment()), std::nullopt);
   EXPECT_EQ(config_path(std::string("/x.yaml"), Environment()), "/x.yaml");
+}
+
+TEST(ConfigSecretTest, KafkaPropertiesThatAreSecretsAreRegisteredForRedaction) {
+  auto loader = yaml(R"(
+kafka:
+  properties:
+    security.protocol: SASL_SSL
+    sasl.mechanism: SCRAM-SHA-512
+    sasl.username: ingest
+    sasl.password: hunter2-sasl-password
+    ssl.key.password: key-password-0123
+    sasl.oauthbearer.client.secret: oauth-secret-0123
+)");
+  auto common = load_common(loader);
+  EXPECT_EQ(common.kafka_properties.at("sasl.password"), "hunter2-sasl-password");
+  std::vector<std::string> secrets;
+  for (const auto& s : loader.secrets()) secrets.push_back(s.reveal());
+  std::sort(secrets.begin(), secrets.end());
+  EXPECT_EQ(secrets, (std::vector<std::string>{"hunter2-sasl-password", "key-password-0123",
+                                               "oauth-secret-0123"}));
+}
+
+// Found by tests/fuzz/config_fuzz: a list or map used as a YAML key ("? level: info") made
+// finish() throw yaml-cpp's bad-conversion exception instead of ConfigError (ingestd would
+// abort instead of exiting 2 with the problem).
+TEST(ConfigProblemsTest, AListOrMapAsAKeyIsAProblemNotACrash) {
+  auto loader = yaml(R"(
+log:
+  ? level: info
+  format: text
+kafka:
+  properties:
+    ? [a, b]
+    : value
+sources:
+  ? {x: 1}
+  : {kind: hmac}
+)");
+  auto common = load_common(loader);
+  EXPECT_TRUE(common.kafka_properties.empty());
+  EXPECT_TRUE(loader.keys({"sources"}).empty());
+  auto problems = problems_of(loader);
+  ASSERT_FALSE(problems.empty());
+  std::size_t key_problems = 0;
+  for (const auto& p : problems) {
+    if (p.find("a key must be a plain name") != std::string::npos) ++key_problems;
+  }
+  EXPECT_EQ(key_problems, 3u) << ::testing::PrintToString(problems);
 }
 
 }  // namespace

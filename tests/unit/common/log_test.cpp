@@ -397,5 +397,35 @@ TEST_F(LogTest, GetReturnsTheSameLoggerForAName) {
   EXPECT_NE(get("log_test_same"), get("log_test_other"));
 }
 
+// ---- request-derived values ------------------------------------------------------------------
+
+TEST_F(LogTest, QuotedValueWithANewlineCannotForgeATextLine) {
+  install("info", "text");
+  const std::string forged = "ev-1\n2026-01-01T00:00:00.000Z info [ingestd] accepted event_id=\"evil\"";
+  get("log_test")->info("rejected event_id={} status=401", wi::log::quoted(forged));
+  const auto lines = lines_of(output());
+  ASSERT_EQ(lines.size(), 1u) << output();
+  EXPECT_NE(lines[0].find(R"(event_id="ev-1\n2026-01-01T00:00:00.000Z info [ingestd] accepted event_id=\"evil\"" status=401)"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST_F(LogTest, TextLinesEscapeControlCharactersWhateverTheirOrigin) {
+  install("info", "text");
+  get("log_test")->info("reason={} tail", "a\r\nb\x01" "c\td");
+  const auto lines = lines_of(output());
+  ASSERT_EQ(lines.size(), 1u) << output();
+  EXPECT_NE(lines[0].find("reason=a\\r\\nb\\x01c\\td tail\n"), std::string::npos) << lines[0];
+}
+
+TEST_F(LogTest, QuotedSecretWithAQuoteIsStillRedactedInText) {
+  const std::string secret = "pa\"ss\\word-9";
+  install("info", "text", {Secret(secret)});
+  get("log_test")->info("header={}", wi::log::quoted(secret));
+  const auto out = output();
+  EXPECT_EQ(out.find("ss"), std::string::npos) << out;
+  EXPECT_NE(out.find("header=\"<redacted>\""), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace wi::log

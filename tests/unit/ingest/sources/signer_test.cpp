@@ -291,5 +291,20 @@ TEST(SignerVectors, Stripe) {
             "t=1492774577,v1=22f7d74836ddad3284a2b80853dd2fe731655c1bfddcff3c3666a500cf3abd80");
 }
 
+// Found by tests/fuzz/sources_fuzz: an empty --event-id was signed into an empty webhook-id
+// header that the verifier (rightly) calls missing; the signer now says so instead.
+TEST(Signer, AnEmptyEventIdIsRefusedNotSignedIntoARequestThatCannotVerify) {
+  SignOptions options;
+  options.event_id = "";
+  for (auto kind : {SourceKind::kStandard, SourceKind::kGithub}) {
+    const auto settings = settings_for(
+        kind, {kind == SourceKind::kStandard ? "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" : "gh-secret"});
+    auto headers = sign_request(settings, "{}", at_unix(kNow), options);
+    ASSERT_FALSE(headers.ok()) << to_string(kind);
+    EXPECT_EQ(headers.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(headers.error().message.find("event id"), std::string::npos) << headers.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace wi::ingest

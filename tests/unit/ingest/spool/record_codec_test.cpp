@@ -18,9 +18,11 @@ using testing::binary_value;
 using testing::expect_same_record;
 using testing::make_record;
 
+const FrameKey kKey("a spool's frame key");
+
 std::string frame_of(const kafka::OutgoingRecord& r) {
   std::string out;
-  encode(r, out);
+  encode(r, kKey, out);
   return out;
 }
 
@@ -38,7 +40,7 @@ void put_le(std::string& out, std::uint64_t v, int bytes) {
 std::string frame_around(const std::string& payload) {
   std::string out(kMagic);
   put_le(out, payload.size(), 4);
-  put_le(out, crc32c(payload), 4);
+  put_le(out, crc32c(payload, kKey.seed()), 4);
   return out + payload;
 }
 
@@ -82,11 +84,11 @@ TEST(SpoolRecordCodec, RoundTripsEveryShapeOfRecord) {
   for (const auto& r : samples()) {
     SCOPED_TRACE(r.topic + " value " + std::to_string(r.value.size()) + " bytes");
     const std::string frame = frame_of(r);
-    auto d = decode(frame);
+    auto d = decode(frame, kKey);
     ASSERT_EQ(d.status, DecodeStatus::kOk);
     EXPECT_EQ(d.frame_bytes, frame.size());
     expect_same_record(d.record, r);
-    auto c = check(frame);
+    auto c = check(frame, kKey);
     EXPECT_EQ(c.status, DecodeStatus::kOk);
     EXPECT_EQ(c.frame_bytes, frame.size());
   }
@@ -97,18 +99,18 @@ TEST(SpoolRecordCodec, FrameLayoutIsMagicLengthCrcPayload) {
   ASSERT_GE(frame.size(), kFrameHeaderBytes);
   EXPECT_EQ(frame.substr(0, 4), "WISP");
   EXPECT_EQ(le32(frame, 4), frame.size() - kFrameHeaderBytes);
-  EXPECT_EQ(le32(frame, 8), crc32c(std::string_view(frame).substr(kFrameHeaderBytes)));
+  EXPECT_EQ(le32(frame, 8), crc32c(std::string_view(frame).substr(kFrameHeaderBytes), kKey.seed()));
 }
 
 TEST(SpoolRecordCodec, EncodeAppendsAndFramesDecodeOneAfterAnother) {
   std::string blob = "prefix";
-  encode(make_record(1), blob);
-  encode(make_record(2, 0), blob);
-  encode(make_record(3, 5000), blob);
+  encode(make_record(1), kKey, blob);
+  encode(make_record(2, 0), kKey, blob);
+  encode(make_record(3, 5000), kKey, blob);
   EXPECT_EQ(blob.substr(0, 6), "prefix");
   std::string_view rest = std::string_view(blob).substr(6);
   for (int i = 1; i <= 3; ++i) {
-    auto d = decode(rest);
+    auto d = decode(rest, kKey);
     ASSERT_EQ(d.status, DecodeStatus::kOk) << i;
     expect_same_record(d.record, make_record(i, i == 1 ? 100 : i == 2 ? 0 : 5000));
     rest.remove_prefix(d.frame_bytes);
@@ -122,9 +124,9 @@ TEST(SpoolRecordCodec, EveryTruncationIsIncomplete) {
     // Every cut for small frames; for the big one, the header region densely, then a stride.
     for (std::size_t cut = 0; cut < frame.size(); cut += (cut < 64 || frame.size() < 2048) ? 1 : 997) {
       std::string_view torn = std::string_view(frame).substr(0, cut);
-      auto d = decode(torn);
+      auto d = decode(torn, kKey);
       ASSERT_EQ(d.status, DecodeStatus::kIncomplete) << r.topic << " cut at " << cut;
-      EXPECT_EQ(check(torn).status, DecodeStatus::kIncomplete) << r.topic << " cut at " << cut;
+      EXPECT_EQ(check(torn, kKey).status, DecodeStatus::kIncomplete) << r.topic << " cut at " << cut;
       EXPECT_TRUE(d.record.topic.empty() && d.record.value.empty());
     }
   }
@@ -137,10 +139,10 @@ TEST(SpoolRecordCodec, EveryFlippedBitIsRefused) {
     for (std::size_t bit = 0; bit < frame.size() * 8; ++bit) {
       std::string damaged = frame;
       damaged[bit / 8] = static_cast<char>(damaged[bit / 8] ^ (1 << (bit % 8)));
-      auto d = decode(damaged);
+      auto d = decode(damaged, kKey);
       ASSERT_NE(d.status, DecodeStatus::kOk) << "bit " << bit;
       EXPECT_TRUE(d.record.topic.empty() && d.record.value.empty()) << "bit " << bit;
-      EXPECT_NE(check(damaged).status, DecodeStatus::kOk) << "bit " << bit;
+      EXPECT_NE(check(damaged, kKey).status, DecodeStatus::kOk) << "bit " << bit;
       const bool in_length = bit >= 32 && bit < 64;
       const std::uint32_t claimed = le32(damaged, 4);
       if (in_length && claimed > length && claimed <= kMaxPayloadBytes) {
@@ -155,14 +157,14 @@ TEST(SpoolRecordCodec, EveryFlippedBitIsRefused) {
 }
 
 TEST(SpoolRecordCodec, GarbageIsCorrupt) {
-  EXPECT_EQ(decode("XISP").status, DecodeStatus::kCorrupt);
-  EXPECT_EQ(decode(std::string(32, '\0')).status, DecodeStatus::kCorrupt);
-  EXPECT_EQ(decode("not a spool frame at all").status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode("XISP", kKey).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode(std::string(32, '\0'), kKey).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode("not a spool frame at all", kKey).status, DecodeStatus::kCorrupt);
   // A length beyond any real record: refused before anything is allocated or awaited.
   std::string huge(kMagic);
   put_le(huge, kMaxPayloadBytes + 1ull, 4);
   put_le(huge, 0, 4);
-  EXPECT_EQ(decode(huge).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode(huge, kKey).status, DecodeStatus::kCorrupt);
 }
 
 TEST(SpoolRecordCodec, ValidChecksumOverAPayloadThatDoesNotParseIsCorrupt) {
@@ -170,7 +172,7 @@ TEST(SpoolRecordCodec, ValidChecksumOverAPayloadThatDoesNotParseIsCorrupt) {
   std::string payload;
   put_le(payload, 200, 2);  // topic length beyond the payload
   payload += "abc";
-  EXPECT_EQ(decode(frame_around(payload)).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode(frame_around(payload), kKey).status, DecodeStatus::kCorrupt);
 
   std::string trailing;  // a well-formed record followed by extra bytes
   put_le(trailing, 1, 2);
@@ -179,11 +181,28 @@ TEST(SpoolRecordCodec, ValidChecksumOverAPayloadThatDoesNotParseIsCorrupt) {
   put_le(trailing, 0, 2);  // no headers
   put_le(trailing, 3, 8);
   trailing += "abc";
-  auto ok = decode(frame_around(trailing));
+  auto ok = decode(frame_around(trailing), kKey);
   ASSERT_EQ(ok.status, DecodeStatus::kOk);
   EXPECT_EQ(ok.record.topic, "t");
   EXPECT_EQ(ok.record.value, "abc");
-  EXPECT_EQ(decode(frame_around(trailing + "x")).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode(frame_around(trailing + "x"), kKey).status, DecodeStatus::kCorrupt);
+}
+
+TEST(SpoolRecordCodec, AFrameIsValidOnlyUnderTheKeyItWasWrittenWith) {
+  // A body author does not know the spool's key: a frame built with any other key (or none)
+  // must not check out, however well-formed.
+  const auto record = make_record(4);
+  std::string keyed;
+  encode(record, kKey, keyed);
+  ASSERT_EQ(decode(keyed, kKey).status, DecodeStatus::kOk);
+  EXPECT_EQ(decode(keyed, FrameKey()).status, DecodeStatus::kCorrupt);
+  EXPECT_EQ(decode(keyed, FrameKey("another spool's key")).status, DecodeStatus::kCorrupt);
+  std::string unkeyed;
+  encode(record, FrameKey(), unkeyed);
+  EXPECT_EQ(decode(unkeyed, kKey).status, DecodeStatus::kCorrupt);
+  auto legacy = decode(unkeyed, FrameKey());  // spools written before keys still read
+  ASSERT_EQ(legacy.status, DecodeStatus::kOk);
+  expect_same_record(legacy.record, record);
 }
 
 }  // namespace

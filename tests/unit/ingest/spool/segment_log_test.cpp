@@ -30,11 +30,12 @@ struct Frames {
   std::vector<std::uint32_t> sizes;
 };
 
-Frames frames_of(const std::vector<kafka::OutgoingRecord>& records) {
+// Frames under `key` (the log's key for appends; any key gives the same sizes).
+Frames frames_of(const std::vector<kafka::OutgoingRecord>& records, const FrameKey& key = FrameKey()) {
   Frames f;
   for (const auto& r : records) {
     auto before = f.blob.size();
-    encode(r, f.blob);
+    encode(r, key, f.blob);
     f.sizes.push_back(static_cast<std::uint32_t>(f.blob.size() - before));
   }
   return f;
@@ -49,11 +50,10 @@ std::vector<kafka::OutgoingRecord> records(int from, int to, std::size_t value_b
 // Writes `n` records into a fresh log in `dir` (one append each) and closes it.
 std::vector<RecordRef> write_records(const std::string& dir, int n, std::uint64_t segment_bytes = 1 << 20) {
   SegmentLog log(dir, segment_bytes);
-  std::vector<RecordRef> recovered;
-  EXPECT_TRUE(log.open(recovered).ok());
+  EXPECT_TRUE(log.open().ok());
   std::vector<RecordRef> refs;
   for (int i = 0; i < n; ++i) {
-    auto f = frames_of({make_record(i)});
+    auto f = frames_of({make_record(i)}, log.key());
     auto r = log.append(f.blob, f.sizes);
     EXPECT_TRUE(r.ok());
     if (r) refs.push_back(r->at(0));
@@ -68,12 +68,12 @@ struct Reopened {
 
 Reopened reopen(const std::string& dir) {
   SegmentLog log(dir, 1 << 20);
-  std::vector<RecordRef> refs;
-  auto report = log.open(refs);
-  EXPECT_TRUE(report.ok()) << (report ? "" : report.error().message);
+  auto opened = log.open();
+  EXPECT_TRUE(opened.ok()) << (opened ? "" : opened.error().message);
   Reopened out;
-  if (report) out.report = *report;
-  for (const auto& ref : refs) {
+  if (!opened) return out;
+  out.report = opened->report;
+  for (const auto& ref : opened->records) {
     auto r = log.read(ref);
     EXPECT_TRUE(r.ok());
     if (r) out.records.push_back(std::move(*r));
@@ -96,13 +96,12 @@ std::vector<std::string> ids(std::initializer_list<int> is) {
 TEST(SpoolSegmentLog, OpensAnEmptyDirectoryAndCreatesIt) {
   ScratchDir scratch;
   SegmentLog log(scratch.sub("spool/nested"), 1 << 20);
-  std::vector<RecordRef> recovered;
-  auto report = log.open(recovered);
-  ASSERT_TRUE(report.ok()) << report.error().message;
-  EXPECT_TRUE(recovered.empty());
-  EXPECT_EQ(report->records, 0u);
-  EXPECT_EQ(report->corrupt_regions, 0u);
-  EXPECT_EQ(report->torn_tail_bytes, 0u);
+  auto opened = log.open();
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_TRUE(opened->records.empty());
+  EXPECT_EQ(opened->report.records, 0u);
+  EXPECT_EQ(opened->report.corrupt_regions, 0u);
+  EXPECT_EQ(opened->report.torn_tail_bytes, 0u);
   EXPECT_EQ(log.bytes_on_disk(), 0u);
   EXPECT_EQ(segment_files(scratch.sub("spool/nested")).size(), 1u);  // the active segment
 }
@@ -110,11 +109,10 @@ TEST(SpoolSegmentLog, OpensAnEmptyDirectoryAndCreatesIt) {
 TEST(SpoolSegmentLog, AppendThenReadReturnsEachRecordWhereItLanded) {
   ScratchDir scratch;
   SegmentLog log(scratch.path(), 1 << 20);
-  std::vector<RecordRef> recovered;
-  ASSERT_TRUE(log.open(recovered).ok());
+  ASSERT_TRUE(log.open().ok());
   auto batch = records(0, 3);
   batch[1].value.clear();
-  auto f = frames_of(batch);
+  auto f = frames_of(batch, log.key());
   auto refs = log.append(f.blob, f.sizes);
   ASSERT_TRUE(refs.ok()) << refs.error().message;
   ASSERT_EQ(refs->size(), 3u);
@@ -127,7 +125,7 @@ TEST(SpoolSegmentLog, AppendThenReadReturnsEachRecordWhereItLanded) {
     ASSERT_TRUE(r.ok()) << r.error().message;
     expect_same_record(*r, batch[i]);
   }
-  auto more = frames_of(records(3, 4));
+  auto more = frames_of(records(3, 4), log.key());
   auto refs2 = log.append(more.blob, more.sizes);
   ASSERT_TRUE(refs2.ok());
   EXPECT_EQ((*refs2)[0].offset, f.blob.size());
@@ -141,11 +139,10 @@ TEST(SpoolSegmentLog, RollsToANewSegmentAtTheSegmentSize) {
   ScratchDir scratch;
   const std::size_t frame = frames_of({make_record(0)}).blob.size();
   SegmentLog log(scratch.path(), 2 * frame + frame / 2);  // room for two frames per segment
-  std::vector<RecordRef> recovered;
-  ASSERT_TRUE(log.open(recovered).ok());
+  ASSERT_TRUE(log.open().ok());
   std::vector<RecordRef> refs;
   for (int i = 0; i < 5; ++i) {
-    auto f = frames_of({make_record(i)});
+    auto f = frames_of({make_record(i)}, log.key());
     auto r = log.append(f.blob, f.sizes);
     ASSERT_TRUE(r.ok());
     refs.push_back(r->at(0));
@@ -164,7 +161,7 @@ TEST(SpoolSegmentLog, RollsToANewSegmentAtTheSegmentSize) {
     expect_same_record(*r, make_record(static_cast<int>(i)));
   }
   // A batch larger than a segment still goes in whole, into a segment of its own.
-  auto big = frames_of(records(10, 14));
+  auto big = frames_of(records(10, 14), log.key());
   auto r = log.append(big.blob, big.sizes);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->front().segment, refs[4].segment + 1);
@@ -214,6 +211,7 @@ TEST(SpoolSegmentLog, FlippedByteAnywhereInAMiddleRecordKeepsTheRecordsAroundIt)
   ScratchDir proto;
   auto refs = write_records(proto.path(), 5);
   const std::string pristine = read_file(segment_files(proto.path())[0]);
+  const std::string key_file = read_file(proto.path() + "/spool.key");
   const RecordRef victim = refs[2];
   for (std::size_t at = 0; at < victim.frame_bytes; ++at) {
     for (unsigned char mask : {0x01, 0x80, 0xFF}) {
@@ -222,6 +220,7 @@ TEST(SpoolSegmentLog, FlippedByteAnywhereInAMiddleRecordKeepsTheRecordsAroundIt)
       std::string damaged = pristine;
       damaged[victim.offset + at] = static_cast<char>(damaged[victim.offset + at] ^ mask);
       write_file(scratch.path() + "/00000000000000000001.spool", damaged);
+      write_file(scratch.path() + "/spool.key", key_file);
       auto again = reopen(scratch.path());
       ASSERT_EQ(event_ids(again.records), ids({0, 1, 3, 4}));
       for (const auto& r : again.records) {
@@ -281,7 +280,9 @@ TEST(SpoolSegmentLog, AFrameThatChecksOutButDoesNotParseIsDamageNotARecord) {
   std::string bogus_payload = "\xff\xff not a record";
   std::string bogus(kMagic);
   for (int i = 0; i < 4; ++i) bogus.push_back(static_cast<char>((bogus_payload.size() >> (8 * i)) & 0xFF));
-  std::uint32_t crc = crc32c(bogus_payload);
+  // Checked under the spool's own key: the structure check, not the key, must refuse it.
+  const FrameKey key(read_file(scratch.path() + "/spool.key").substr(0, 16));
+  std::uint32_t crc = crc32c(bogus_payload, key.seed());
   for (int i = 0; i < 4; ++i) bogus.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
   bogus += bogus_payload;
   const std::size_t frame = bytes.size() / 2;
@@ -307,10 +308,11 @@ TEST(SpoolSegmentLog, NewAppendsAfterRecoveryGoToAFreshSegment) {
   ScratchDir scratch;
   auto before = write_records(scratch.path(), 2);
   SegmentLog log(scratch.path(), 1 << 20);
-  std::vector<RecordRef> recovered;
-  ASSERT_TRUE(log.open(recovered).ok());
+  auto opened = log.open();
+  ASSERT_TRUE(opened.ok());
+  const auto& recovered = opened->records;
   ASSERT_EQ(recovered.size(), 2u);
-  auto f = frames_of({make_record(7)});
+  auto f = frames_of({make_record(7)}, log.key());
   auto r = log.append(f.blob, f.sizes);
   ASSERT_TRUE(r.ok());
   EXPECT_GT(r->at(0).segment, before.back().segment);
@@ -324,11 +326,10 @@ TEST(SpoolSegmentLog, RemoveDeletesAWholeSegmentButNeverTheActiveOne) {
   ScratchDir scratch;
   const std::size_t frame = frames_of({make_record(0)}).blob.size();
   SegmentLog log(scratch.path(), 2 * frame);
-  std::vector<RecordRef> recovered;
-  ASSERT_TRUE(log.open(recovered).ok());
+  ASSERT_TRUE(log.open().ok());
   std::vector<RecordRef> refs;
   for (int i = 0; i < 5; ++i) {
-    auto f = frames_of({make_record(i)});
+    auto f = frames_of({make_record(i)}, log.key());
     auto r = log.append(f.blob, f.sizes);
     ASSERT_TRUE(r.ok());
     refs.push_back(r->at(0));
@@ -354,6 +355,123 @@ TEST(SpoolSegmentLog, RemoveDeletesAWholeSegmentButNeverTheActiveOne) {
   EXPECT_EQ(testing::total_bytes(segment_files(scratch.path())), 0u);
   auto again = reopen(scratch.path());
   EXPECT_TRUE(again.records.empty());
+}
+
+// A webhook body that carries a well-formed spool frame (topic and headers of the sender's
+// choosing), written without the spool's key: the sender cannot know it.
+kafka::OutgoingRecord record_carrying_a_forged_frame(std::string* forged_frame) {
+  kafka::OutgoingRecord forged;
+  forged.topic = "webhooks.evil";
+  forged.headers = {{"event-id", "forged"}, {"replayed-from", "attacker"}};
+  forged.value = "{\"ref\":\"refs/heads/main\"}";
+  std::string frame;
+  encode(forged, FrameKey(), frame);                         // no key (plain CRC-32C)
+  encode(forged, FrameKey("a guessed key"), frame);          // a wrong guess
+  *forged_frame = frame;
+  kafka::OutgoingRecord carrier = make_record(2);
+  carrier.value = "{\"payload\":\"" + frame + std::string(300, 'x') + "\"}";
+  return carrier;
+}
+
+TEST(SpoolSegmentLog, AFrameInsideABodyCaughtInATornFrameIsNeverRecovered) {
+  ScratchDir scratch;
+  std::string forged_frame;
+  RecordRef carrier_ref;
+  {
+    SegmentLog log(scratch.path(), 1 << 20);
+    ASSERT_TRUE(log.open().ok());
+    auto f = frames_of({make_record(0), make_record(1), record_carrying_a_forged_frame(&forged_frame)},
+                       log.key());
+    auto refs = log.append(f.blob, f.sizes);
+    ASSERT_TRUE(refs.ok());
+    carrier_ref = refs->at(2);
+  }
+  // A crash while the carrier was being written: the file ends inside it, after the forged
+  // frame. Resync searches the torn bytes for a frame that checks out.
+  auto files = segment_files(scratch.path());
+  const std::string bytes = read_file(files[0]);
+  const auto forged_at = bytes.find(forged_frame);
+  ASSERT_NE(forged_at, std::string::npos);
+  ASSERT_GT(forged_at, carrier_ref.offset);
+  const std::size_t cut = forged_at + forged_frame.size() + 10;
+  ASSERT_LT(cut, carrier_ref.offset + carrier_ref.frame_bytes);
+  write_file(files[0], bytes.substr(0, cut));
+  auto again = reopen(scratch.path());
+  EXPECT_EQ(event_ids(again.records), ids({0, 1}));
+  for (const auto& r : again.records) EXPECT_NE(r.topic, "webhooks.evil");
+  EXPECT_EQ(again.report.torn_tail_bytes, cut - carrier_ref.offset);
+  EXPECT_EQ(again.report.corrupt_regions, 0u);
+}
+
+TEST(SpoolSegmentLog, AFrameInsideABodyBehindADamagedHeaderIsNeverRecovered) {
+  ScratchDir scratch;
+  std::string forged_frame;
+  RecordRef carrier_ref;
+  {
+    SegmentLog log(scratch.path(), 1 << 20);
+    ASSERT_TRUE(log.open().ok());
+    auto f = frames_of({make_record(0), make_record(1), record_carrying_a_forged_frame(&forged_frame),
+                        make_record(3)},
+                       log.key());
+    auto refs = log.append(f.blob, f.sizes);
+    ASSERT_TRUE(refs.ok());
+    carrier_ref = refs->at(2);
+  }
+  auto files = segment_files(scratch.path());
+  std::string bytes = read_file(files[0]);
+  bytes[carrier_ref.offset + 5] = static_cast<char>(bytes[carrier_ref.offset + 5] ^ 0x40);  // length
+  write_file(files[0], bytes);
+  auto again = reopen(scratch.path());
+  EXPECT_EQ(event_ids(again.records), ids({0, 1, 3}));
+  for (const auto& r : again.records) EXPECT_NE(r.topic, "webhooks.evil");
+  EXPECT_EQ(again.report.corrupt_regions, 1u);
+  EXPECT_EQ(again.report.corrupt_bytes, carrier_ref.frame_bytes);
+}
+
+TEST(SpoolSegmentLog, SegmentsWrittenBeforeKeysAreStillRecoveredAndNewOnesAreKeyed) {
+  ScratchDir scratch;
+  std::string unkeyed;
+  encode(make_record(0), FrameKey(), unkeyed);
+  encode(make_record(1), FrameKey(), unkeyed);
+  write_file(scratch.path() + "/00000000000000000004.spool", unkeyed);
+  {
+    SegmentLog log(scratch.path(), 1 << 20);
+    auto opened = log.open();
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    ASSERT_EQ(opened->records.size(), 2u);
+    auto f = frames_of({make_record(2)}, log.key());
+    auto r = log.append(f.blob, f.sizes);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->at(0).segment, 5u);
+    EXPECT_EQ(decode(f.blob, FrameKey()).status, DecodeStatus::kCorrupt) << "new frames are keyed";
+  }
+  auto again = reopen(scratch.path());
+  EXPECT_EQ(event_ids(again.records), ids({0, 1, 2}));
+  EXPECT_EQ(again.report.corrupt_regions, 0u);
+}
+
+TEST(SpoolSegmentLog, ADamagedKeyFileRefusesToOpen) {
+  ScratchDir scratch;
+  write_records(scratch.path(), 1);
+  write_file(scratch.path() + "/spool.key", "short");
+  SegmentLog log(scratch.path(), 1 << 20);
+  auto opened = log.open();
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().message.find("spool.key"), std::string::npos) << opened.error().message;
+}
+
+TEST(SpoolSegmentLog, KeepRejectedStoresTheWholeRecordDurablyAndReadableWithoutTheKey) {
+  ScratchDir scratch;
+  SegmentLog log(scratch.path(), 1 << 20);
+  ASSERT_TRUE(log.open().ok());
+  const auto record = make_record(6, 3000);
+  auto kept = log.keep_rejected({9, 1234, 0}, record);
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ(*kept, scratch.path() + "/rejected/00000000000000000009-00000000000000001234.record");
+  auto d = decode(read_file(*kept), FrameKey());
+  ASSERT_EQ(d.status, DecodeStatus::kOk);
+  expect_same_record(d.record, record);
+  EXPECT_EQ(d.frame_bytes, read_file(*kept).size());
 }
 
 }  // namespace

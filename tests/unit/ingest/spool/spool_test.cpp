@@ -30,16 +30,15 @@ using testing::segment_files;
 
 std::size_t frame_size(const kafka::OutgoingRecord& r) {
   std::string out;
-  encode(r, out);
+  encode(r, FrameKey(), out);  // any key: same size
   return out.size();
 }
 
 std::unique_ptr<Spool> open_spool(const SpoolOptions& options, const Clock& clock,
                                   RecoveryReport* report_out = nullptr) {
-  RecoveryReport report;
-  auto s = Spool::open(options, clock, report);
+  auto s = Spool::open(options, clock);
   EXPECT_TRUE(s.ok()) << (s ? "" : s.error().message);
-  if (report_out) *report_out = report;
+  if (s && report_out) *report_out = (*s)->recovery();
   return s ? std::move(*s) : nullptr;
 }
 

@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,14 +37,19 @@ class ScriptedPublisher final : public kafka::Publisher {
   }
   void publish_or_return(kafka::OutgoingRecord record, ReturningCallback cb) override {
     bool fail;
+    bool refused;
     {
       std::lock_guard lock(mu_);
       ++attempts_;
       fail = fail_all_ || fail_next_ > 0;
       if (fail_next_ > 0) --fail_next_;
-      if (!fail) published_.push_back(*testing::event_id(record));
+      refused = refused_for_good_.count(*testing::event_id(record)) > 0;
+      if (!fail && !refused) published_.push_back(*testing::event_id(record));
     }
-    if (fail) {
+    if (refused) {
+      // What librdkafka reports for MSG_SIZE_TOO_LARGE or a topic authorisation failure.
+      cb(Error{ErrorCode::kTooLarge, "Broker: Message size too large", false}, std::move(record));
+    } else if (fail) {
       cb(Error::timeout("Local: Message timed out"), std::move(record));
     } else {
       cb(kafka::Delivery{0, 0}, std::move(record));
@@ -59,6 +66,11 @@ class ScriptedPublisher final : public kafka::Publisher {
     std::lock_guard lock(mu_);
     fail_next_ = n;
   }
+  // Every attempt to publish this event id is refused for good.
+  void refuse_for_good(const std::string& event_id) {
+    std::lock_guard lock(mu_);
+    refused_for_good_.insert(event_id);
+  }
   std::vector<std::string> published() const {
     std::lock_guard lock(mu_);
     return published_;
@@ -72,6 +84,7 @@ class ScriptedPublisher final : public kafka::Publisher {
   mutable std::mutex mu_;
   bool fail_all_ = false;
   int fail_next_ = 0;
+  std::set<std::string> refused_for_good_;
   int attempts_ = 0;
   std::vector<std::string> published_;
 };
@@ -98,8 +111,7 @@ class SpoolingSinkTest : public ::testing::Test {
   void open(std::uint64_t max_bytes) {
     sink_.reset();
     spool_.reset();
-    RecoveryReport report;
-    auto s = Spool::open({dir_.sub("spool"), max_bytes, 64 << 20}, clock_, report);
+    auto s = Spool::open({dir_.sub("spool"), max_bytes, 64 << 20}, clock_);
     ASSERT_TRUE(s.ok());
     spool_ = std::move(*s);
   }
@@ -176,11 +188,10 @@ TEST_F(SpoolingSinkTest, RecordsSpooledBeforeARestartDrainFirst) {
   }
   // A restart: the spool is reopened with its records.
   spool_.reset();
-  RecoveryReport report;
-  auto s = Spool::open({dir_.sub("spool"), 1 << 30, 64 << 20}, clock_, report);
+  auto s = Spool::open({dir_.sub("spool"), 1 << 30, 64 << 20}, clock_);
   ASSERT_TRUE(s.ok());
   spool_ = std::move(*s);
-  ASSERT_EQ(report.records, 4u);
+  ASSERT_EQ(spool_->recovery().records, 4u);
   kafka_up_ = false;
   start_sink();
   EXPECT_TRUE(sink_->spooling()) << "new records must queue behind the recovered ones";
@@ -237,6 +248,41 @@ TEST_F(SpoolingSinkTest, AFullSpoolRefusesWithResourceExhausted) {
   ASSERT_TRUE(sink_->wait_drained(10s));
   EXPECT_EQ(drain_.published(), ids(0, accepted)) << "exactly what was acknowledged";
   EXPECT_FALSE(spool_->full());
+}
+
+TEST_F(SpoolingSinkTest, ARecordKafkaRefusesForGoodIsQuarantinedAndTheRestDrainInOrder) {
+  kafka_up_ = false;
+  start_sink();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(accept_and_wait(make_record(i)).ok());
+  drain_.refuse_for_good("ev-2");
+  kafka_up_ = true;
+  ASSERT_TRUE(sink_->wait_drained(10s)) << "one refused record must not wedge the drain";
+  EXPECT_EQ(drain_.published(), (std::vector<std::string>{"ev-0", "ev-1", "ev-3", "ev-4", "ev-5"}));
+  EXPECT_NE(metrics().find("ingest_spool_rejected_total 1"), std::string::npos) << metrics();
+  EXPECT_NE(metrics().find("ingest_spool_drained_total 5"), std::string::npos) << metrics();
+  std::vector<std::string> kept;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.sub("spool/rejected"))) {
+    kept.push_back(e.path().string());
+  }
+  ASSERT_EQ(kept.size(), 1u);
+  auto d = decode(testing::read_file(kept[0]), FrameKey());
+  ASSERT_EQ(d.status, DecodeStatus::kOk);
+  testing::expect_same_record(d.record, make_record(2));
+}
+
+TEST_F(SpoolingSinkTest, ASpooledRecordThatCannotBeReadBackIsCountedAndSkipped) {
+  kafka_up_ = false;
+  start_sink();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(accept_and_wait(make_record(i)).ok());
+  auto files = testing::segment_files(dir_.sub("spool"));
+  ASSERT_EQ(files.size(), 1u);
+  std::string bytes = testing::read_file(files[0]);
+  bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 0x20);  // the last record
+  testing::write_file(files[0], bytes);
+  kafka_up_ = true;
+  ASSERT_TRUE(sink_->wait_drained(10s)) << "an unreadable record must not wedge the drain";
+  EXPECT_EQ(drain_.published(), ids(0, 2));
+  EXPECT_NE(metrics().find("ingest_spool_corrupt_total 1"), std::string::npos) << metrics();
 }
 
 }  // namespace

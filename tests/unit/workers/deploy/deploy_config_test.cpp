@@ -76,6 +76,9 @@ deploy:
   EXPECT_EQ(web.commands, (std::vector<std::vector<std::string>>{
                               {"make", "install"}, {"/bin/systemctl", "restart", "web"}}));
   EXPECT_EQ(web.env.at("APP_ENV"), "production");
+  // Target env values (tokens, passwords) are scrubbed from logs like environment secrets.
+  ASSERT_EQ(loader.secrets().size(), 1u);
+  EXPECT_EQ(loader.secrets()[0].reveal(), "production");
   const auto& api = c.targets[1];
   EXPECT_EQ(api.branch, "release/v2");
   EXPECT_EQ(api.remote, "upstream");
