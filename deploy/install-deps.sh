@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config ccache
   libpistache-dev librdkafka-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev
   libcurl4-openssl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
   # tests and local run: the broker's readiness probe, load tools, real git and SMTP
