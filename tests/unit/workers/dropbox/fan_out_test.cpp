@@ -27,7 +27,7 @@ kafka::ConsumedRecord notification(const std::string& body) {
 
 class FanOutTest : public ::testing::Test {
  protected:
-  test::FakePublisher publisher_;
+  fakes::FakePublisher publisher_;
   DropboxMetrics metrics_;
   NotificationFanOut fan_out_{"dropbox.accounts", publisher_, metrics_};
 };
@@ -55,14 +55,14 @@ TEST_F(FanOutTest, AMalformedNotificationIsADeadLetterWithTheReason) {
   auto result = fan_out_.handle(notification(R"({"delta":{"users":[12345]}})"));
   EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
   EXPECT_EQ(result.reason, "notification: no list_folder object");
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
   EXPECT_EQ(metrics_.value("dropbox_fanout_accounts_total", {"rejected"}), 1);
 }
 
 TEST_F(FanOutTest, ANotificationWithoutAccountsIsSkipped) {
   auto result = fan_out_.handle(notification(R"({"list_folder":{"accounts":[]}})"));
   EXPECT_EQ(result.outcome, Outcome::kSkipped);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
 }
 
 TEST_F(FanOutTest, AFailedPublishIsARetry) {
