@@ -22,7 +22,8 @@ namespace {
 // SIGHUP → re-read the tokens file. The runtime's threads (librdkafka's among them) exist
 // before this worker's parts are built, so the signal cannot be blocked everywhere and taken
 // by sigwait(); an async-signal-safe handler sets this flag, and the poll stage's thread (the
-// only user of the tokens) acts on it before its next account record. (Without a handler, SIGHUP would terminate the process.)
+// only user of the tokens) acts on it before its next account record. (Without a handler,
+// SIGHUP would terminate the process.)
 std::atomic<bool> reload_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 

@@ -141,7 +141,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
       return 1;
     }
   }
-  log->info("{}-worker up: group={} metrics on {}:{}", name, fmt::format("{}", fmt::join(groups, ",")),
+  log->info("{}-worker up: group={} metrics on {}:{}", name, fmt::join(groups, ","),
             config.metrics_host, server.port());
 
   std::atomic<bool> stop{false};
