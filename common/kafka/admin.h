@@ -43,6 +43,7 @@ struct GroupMember {
   std::string member_id;  // the broker-assigned consumer id
   std::string client_id;
   std::string host;  // as the broker saw it, e.g. "/127.0.0.1"
+  std::vector<TopicPartition> assignment;  // the partitions the group gave this member
 };
 
 struct GroupDescription {

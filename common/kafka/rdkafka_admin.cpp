@@ -285,9 +285,17 @@ Attempt<GroupDescription> describe_group_once(rd_kafka_t* rk, const std::string&
     for (size_t m = 0; m < members; ++m) {
       const auto* member = rd_kafka_ConsumerGroupDescription_member(d, m);
       if (!member) continue;
-      out.members.push_back({text(rd_kafka_MemberDescription_consumer_id(member)),
-                             text(rd_kafka_MemberDescription_client_id(member)),
-                             text(rd_kafka_MemberDescription_host(member))});
+      GroupMember described{text(rd_kafka_MemberDescription_consumer_id(member)),
+                            text(rd_kafka_MemberDescription_client_id(member)),
+                            text(rd_kafka_MemberDescription_host(member)),
+                            {}};
+      if (const auto* assignment = rd_kafka_MemberDescription_assignment(member)) {
+        const auto* list = rd_kafka_MemberAssignment_partitions(assignment);
+        for (int i = 0; list && i < list->cnt; ++i) {
+          described.assignment.push_back({list->elems[i].topic, list->elems[i].partition});
+        }
+      }
+      out.members.push_back(std::move(described));
     }
     return {std::move(out)};
   }

@@ -13,6 +13,9 @@
 //                                       (a fetch boundary: the runtime's batch ends there)
 //   fail_next_commits(n, error)       → the next n commit() calls fail
 //   fail_next_poll(error)             → the next poll() fails
+//   fail_next_end_offsets(n, error)   → the next n end_offsets() calls fail (a topic whose
+//                                       leaders are still being elected)
+//   fail_next_assigns(n, error)       → the next n assign() calls fail, assigning nothing
 //   on_poll                           → runs at the start of every poll (tests stop a loop)
 //   on_destroy                        → runs in the destructor (a test keeps what an owner
 //                                       that drops the consumer did with it)
@@ -80,6 +83,14 @@ class FakeConsumer final : public kafka::Consumer {
     commit_error_ = std::move(error);
   }
   void fail_next_poll(Error error) { poll_error_ = std::move(error); }
+  void fail_next_end_offsets(int n, Error error) {
+    end_offsets_failures_ = n;
+    end_offsets_error_ = std::move(error);
+  }
+  void fail_next_assigns(int n, Error error) {
+    assign_failures_ = n;
+    assign_error_ = std::move(error);
+  }
   void set_fetch_size(std::size_t n) { fetch_size_ = n; }
   std::function<void()> on_poll;
   std::function<void(const FakeConsumer&)> on_destroy;
@@ -98,6 +109,7 @@ class FakeConsumer final : public kafka::Consumer {
   bool paused(const kafka::TopicPartition& tp) const { return paused_.count(tp) > 0; }
   bool closed() const { return closed_; }
   int polls() const { return polls_; }
+  int end_offsets_calls() const { return end_offsets_calls_; }
   const std::set<kafka::TopicPartition>& assigned() const { return assigned_; }
 
   // ---- kafka::Consumer ----
@@ -107,6 +119,11 @@ class FakeConsumer final : public kafka::Consumer {
     return {};
   }
   Status assign(const std::vector<kafka::TopicPartitionOffset>& partitions) override {
+    if (assign_failures_ > 0) {
+      --assign_failures_;
+      calls_.push_back("assign (failed)");
+      return assign_error_;
+    }
     for (const auto& p : partitions) {
       kafka::TopicPartition tp{p.topic, p.partition};
       assigned_.insert(tp);
@@ -205,6 +222,11 @@ class FakeConsumer final : public kafka::Consumer {
   }
   Result<std::vector<kafka::TopicPartitionOffset>> end_offsets(const std::string& topic,
                                                                std::chrono::milliseconds) override {
+    ++end_offsets_calls_;
+    if (end_offsets_failures_ > 0) {
+      --end_offsets_failures_;
+      return end_offsets_error_;
+    }
     std::vector<kafka::TopicPartitionOffset> out;
     for (const auto& [tp, log] : logs_) {
       if (tp.topic == topic) {
@@ -276,6 +298,11 @@ class FakeConsumer final : public kafka::Consumer {
   Error commit_error_;
   int failed_commits_ = 0;
   std::optional<Error> poll_error_;
+  int end_offsets_failures_ = 0;
+  Error end_offsets_error_;
+  int end_offsets_calls_ = 0;
+  int assign_failures_ = 0;
+  Error assign_error_;
   std::size_t fetch_size_ = 0;
   std::size_t in_a_row_ = 0;
   int polls_ = 0;

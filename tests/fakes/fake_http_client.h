@@ -2,6 +2,7 @@
 // FakeHttpClient: records every request and answers from a script:
 //   answers (front first)  → the next responses or errors
 //   status                 → the answer once the script is used up: `status` with body "{}"
+//                            (201 unless given to the constructor: 200 for a JSON API)
 // send() is thread-safe; read `requests` once the code under test is done with the client.
 
 #include <deque>
@@ -14,6 +15,8 @@ namespace wi::fakes {
 
 class FakeHttpClient final : public http_client::HttpClient {
  public:
+  explicit FakeHttpClient(int default_status = 201) : status(default_status) {}
+
   Result<http_client::Response> send(const http_client::Request& request) override {
     std::lock_guard lock(mu_);
     requests.push_back(request);
@@ -27,7 +30,7 @@ class FakeHttpClient final : public http_client::HttpClient {
 
   std::vector<http_client::Request> requests;
   std::deque<Result<http_client::Response>> answers;
-  int status = 201;
+  int status;
 
  private:
   std::mutex mu_;

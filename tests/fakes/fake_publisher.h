@@ -2,12 +2,14 @@
 // FakePublisher: a kafka::Publisher that answers at once, inline from publish():
 //   by default every record is delivered (partition = the record's, else 0; offsets count up)
 //   fail_next(n, retryable)  → the next n records are refused with an error of that kind
-// Every record handed to publish() is kept in records(), refused ones in refused(), so a test
-// can tell "published" from "tried". Thread-safe; callbacks run without the lock held.
+// Every record handed to publish() is kept in records() (on(topic): one topic's), refused ones
+// in refused(), so a test can tell "published" from "tried". Thread-safe; callbacks run without
+// the lock held.
 
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/kafka/publisher.h"
@@ -36,6 +38,15 @@ class FakePublisher final : public kafka::Publisher {
   std::vector<kafka::OutgoingRecord> records() const {
     std::lock_guard lock(mu_);
     return records_;
+  }
+  // The delivered records of one topic, in publish order.
+  std::vector<kafka::OutgoingRecord> on(const std::string& topic) const {
+    std::lock_guard lock(mu_);
+    std::vector<kafka::OutgoingRecord> out;
+    for (const auto& r : records_) {
+      if (r.topic == topic) out.push_back(r);
+    }
+    return out;
   }
   std::vector<kafka::OutgoingRecord> refused() const {
     std::lock_guard lock(mu_);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -295,15 +296,40 @@ inline bool all_committed(const std::string& group, const std::string& topic, in
   return total >= 0 && committed == total;
 }
 
-// Waits until the worker group has handled every notification and every account record.
+// The group of dropbox-worker's fan-out stage (its poll stage uses `group` itself).
+inline std::string fan_out_group(const std::string& group) { return group + ".fanout"; }
+
+// Waits until the worker has handled every notification (fan-out group) and every account
+// record (poll group).
 inline bool dropbox_quiescent(const std::string& group, const DropboxTopics& t,
                               std::chrono::milliseconds limit = std::chrono::seconds(45)) {
   return eventually(
       [&] {
-        return all_committed(group, t.webhook, t.webhook_partitions) &&
+        return all_committed(fan_out_group(group), t.webhook, t.webhook_partitions) &&
                all_committed(group, t.accounts, t.accounts_partitions);
       },
       limit);
+}
+
+// The partitions of `topic` that each member of `group` holds, as the broker describes the
+// group (member id → partitions); empty when the group cannot be described.
+inline std::map<std::string, std::set<std::int32_t>> group_assignment(const std::string& group,
+                                                                      const std::string& topic) {
+  std::map<std::string, std::set<std::int32_t>> out;
+  auto admin = kafka::RdKafkaAdmin::create(test_client("wi-test-dropbox-group"));
+  if (!admin) {
+    ADD_FAILURE() << "admin client: " << admin.error().message;
+    return out;
+  }
+  auto described = (*admin)->describe_group(group, std::chrono::seconds(10));
+  if (!described) return out;
+  for (const auto& member : described->members) {
+    auto& mine = out[member.member_id];
+    for (const auto& tp : member.assignment) {
+      if (tp.topic == topic) mine.insert(tp.partition);
+    }
+  }
+  return out;
 }
 
 // Publishes notifications as ingestd would (unkeyed, event id = body hash is not needed here:

@@ -604,9 +604,8 @@ TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
               R"(: {"access_token": "token-split-)" + std::to_string(i) + R"("})";
   }
   write_tokens(tokens + "}");
-  // Two processes poll, one fans out: in one group, each member gets only its own topic. The
-  // fan-out process joins last, so it would take over some account partitions if it
-  // subscribed to them too.
+  // Two processes poll, one fans out (DROPBOX_CONSUME picks the stages): the fan-out process
+  // joins last and runs only the fan-out stage, so it takes no account partitions.
   std::map<std::string, std::string> poller_env = {{"DROPBOX_CONSUME", "accounts"},
                                                    {"DROPBOX_INITIAL_SYNC", "emit"}};
   auto first = start(topics, poller_env);
@@ -638,6 +637,69 @@ TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
   EXPECT_EQ(polled_first + polled_second, 24);
   EXPECT_EQ(record_count(topics.changes), 24);
   EXPECT_EQ(fan_out->stop(), 0) << fan_out->log();
+  EXPECT_EQ(first->stop(), 0) << first->log();
+  EXPECT_EQ(second->stop(), 0) << second->log();
+}
+
+}  // namespace
+}  // namespace wi::testing
+
+namespace wi::testing {
+namespace {
+
+std::string describe(const std::map<std::string, std::set<std::int32_t>>& assignment) {
+  std::string out;
+  for (const auto& [member, partitions] : assignment) {
+    out += member + ":";
+    for (auto p : partitions) out += " " + std::to_string(p);
+    out += "; ";
+  }
+  return out;
+}
+
+TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
+  // As many notification partitions as account partitions: in one group for both topics,
+  // cooperative-sticky gave one process all six of one topic and the other all six of the
+  // other. With a group per stage, each topic is spread over both processes on its own.
+  DropboxTopics topics(6, 6);
+  write_tokens("{}");
+  auto first = start(topics);
+  ASSERT_TRUE(eventually([&] { return group_assignment(group_, topics.accounts).size() == 1; },
+                         60s))
+      << first->log();
+  auto second = start(topics);
+
+  // Both members of the poll group hold three account partitions, and both members of the
+  // fan-out group three notification partitions (read from the broker's group description).
+  auto balanced = [](const std::map<std::string, std::set<std::int32_t>>& assignment) {
+    if (assignment.size() != 2) return false;
+    std::set<std::int32_t> all;
+    for (const auto& [member, partitions] : assignment) {
+      if (partitions.size() != 3) return false;
+      all.insert(partitions.begin(), partitions.end());
+    }
+    return all.size() == 6;
+  };
+  std::map<std::string, std::set<std::int32_t>> polls, fan_outs;
+  bool settled = eventually(
+      [&] {
+        polls = group_assignment(group_, topics.accounts);
+        fan_outs = group_assignment(fan_out_group(group_), topics.webhook);
+        return balanced(polls) && balanced(fan_outs);
+      },
+      60s);
+  EXPECT_TRUE(settled) << "poll group " << group_ << ": " << describe(polls) << "\nfan-out group: "
+                       << describe(fan_outs) << "\n"
+                       << first->log() << second->log();
+  for (const auto& [member, partitions] : polls) {
+    EXPECT_FALSE(partitions.empty()) << "member " << member << " polls no account partition";
+  }
+  // Each process's gauge adds up its two stages: three partitions of each topic.
+  auto assigned = [](const DropboxWorkerProcess& w) {
+    return w.metric(R"(worker_assigned_partitions{worker="dropbox"})");
+  };
+  EXPECT_TRUE(eventually([&] { return assigned(*first) == 6 && assigned(*second) == 6; }, 30s))
+      << "first " << assigned(*first) << ", second " << assigned(*second);
   EXPECT_EQ(first->stop(), 0) << first->log();
   EXPECT_EQ(second->stop(), 0) << second->log();
 }

@@ -17,7 +17,7 @@
 //     changes_topic: dropbox.changes     # DROPBOX_CHANGES_TOPIC
 //     cursors_topic: dropbox.cursors     # DROPBOX_CURSORS_TOPIC (compacted, co-partitioned)
 //     consume: both              # DROPBOX_CONSUME: both|notifications|accounts — which of the
-//                                # two topics this process takes (see README: scaling pollers)
+//                                # two stages this process runs (see README: Scaling)
 //
 // Secrets and token files come from the environment only: DROPBOX_TOKENS_FILE (a path),
 // DROPBOX_APP_KEY and DROPBOX_APP_SECRET (or their _FILE forms).
@@ -33,10 +33,9 @@ namespace wi::dropbox {
 
 enum class InitialSync { kSkip, kEmit };
 
-// The topics a process consumes. Kafka's cooperative-sticky assignor balances the number of
-// partitions per member, not per topic: with both topics, one of two members may end up with
-// every notification partition and the other with every account partition. Dedicated pollers
-// (`accounts`) in the same group spread the polling evenly.
+// The stages a process runs: the fan-out (`notifications`, group `<group>.fanout`), the poll
+// (`accounts`, group `<group>`) or both. Each stage has its own group, so both spread over
+// the processes on their own; `accounts`/`notifications` are for dedicated fleets.
 enum class Consume { kBoth, kNotifications, kAccounts };
 
 struct DropboxConfig {

@@ -11,7 +11,6 @@
 #include "workers/dropbox/call_pacer.h"
 #include "workers/dropbox/dropbox_api.h"
 #include "workers/dropbox/dropbox_config.h"
-#include "workers/dropbox/dropbox_handler.h"
 #include "workers/dropbox/dropbox_metrics.h"
 #include "workers/dropbox/fan_out.h"
 #include "workers/dropbox/token_store.h"
@@ -22,8 +21,9 @@ namespace {
 
 // SIGHUP → re-read the tokens file. The runtime's threads (librdkafka's among them) exist
 // before this worker's parts are built, so the signal cannot be blocked everywhere and taken
-// by sigwait(); an async-signal-safe handler sets this flag, and the handler thread acts on
-// it before its next record. (Without a handler, SIGHUP would terminate the process.)
+// by sigwait(); an async-signal-safe handler sets this flag, and the poll stage's thread (the
+// only user of the tokens) acts on it before its next account record. (Without a handler,
+// SIGHUP would terminate the process.)
 std::atomic<bool> reload_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
@@ -58,11 +58,13 @@ PollerOptions poller_options(const DropboxConfig& config) {
   return options;
 }
 
-// Owns the adapters and the handler; the runtime sees only a RecordHandler.
-class DropboxAgent final : public worker::RecordHandler {
+// Owns the adapters; the two stages' handlers (below) reach them through it. The fan-out
+// uses only the publisher and the metrics (both thread-safe); everything else (the API, the
+// tokens, the pacer) is the poll stage's alone, so the stages' threads share no unguarded
+// state.
+class DropboxAgent {
  public:
-  DropboxAgent(config::Loader& loader, const worker::WorkerConfig& worker_config,
-               kafka::Publisher& publisher)
+  DropboxAgent(config::Loader& loader, kafka::Publisher& publisher)
       : config_(load_dropbox_config(loader)),
         api_(http_, metrics_, config_.api_url, config_.oauth_url, config_.api_timeout,
              config_.app_key, config_.app_secret),
@@ -72,12 +74,14 @@ class DropboxAgent final : public worker::RecordHandler {
         fan_out_(config_.accounts_topic, publisher, metrics_),
         poller_(poller_options(config_), api_, tokens_, pacer_, waiter_, publisher, metrics_,
                 clock_),
-        handler_(worker_config.layout.webhook_topic(config_.source), config_.accounts_topic,
-                 fan_out_, poller_),
         log_(log::get("dropbox-worker")) {}
 
-  worker::HandleResult handle(const kafka::ConsumedRecord& record,
-                              worker::HandlerContext& context) override {
+  worker::HandleResult fan_out(const kafka::ConsumedRecord& record) {
+    return fan_out_.handle(record);
+  }
+
+  // On the poll stage's thread, which alone uses the tokens.
+  worker::HandleResult poll(const kafka::ConsumedRecord& record, worker::HandlerContext& context) {
     if (reload_requested.exchange(false)) {
       if (auto s = tokens_.reload(); !s) {
         log_->error("SIGHUP: tokens file not reloaded, the previous tokens stay: {}",
@@ -86,7 +90,7 @@ class DropboxAgent final : public worker::RecordHandler {
         log_->info("SIGHUP: tokens file reloaded: {} account(s)", tokens_.accounts());
       }
     }
-    return handler_.handle(record, context);
+    return poller_.handle(record, context);
   }
 
   const DropboxConfig& config() const { return config_; }
@@ -104,8 +108,33 @@ class DropboxAgent final : public worker::RecordHandler {
   CallPacer pacer_;
   NotificationFanOut fan_out_;
   AccountPoller poller_;
-  DropboxHandler handler_;
   std::shared_ptr<spdlog::logger> log_;
+};
+
+// webhooks.dropbox → one record per account on dropbox.accounts.
+class FanOutStage final : public worker::RecordHandler {
+ public:
+  explicit FanOutStage(std::shared_ptr<DropboxAgent> agent) : agent_(std::move(agent)) {}
+  worker::HandleResult handle(const kafka::ConsumedRecord& record,
+                              worker::HandlerContext&) override {
+    return agent_->fan_out(record);
+  }
+
+ private:
+  std::shared_ptr<DropboxAgent> agent_;
+};
+
+// dropbox.accounts → the account's changes on dropbox.changes, cursor in dropbox.cursors.
+class PollStage final : public worker::RecordHandler {
+ public:
+  explicit PollStage(std::shared_ptr<DropboxAgent> agent) : agent_(std::move(agent)) {}
+  worker::HandleResult handle(const kafka::ConsumedRecord& record,
+                              worker::HandlerContext& context) override {
+    return agent_->poll(record, context);
+  }
+
+ private:
+  std::shared_ptr<DropboxAgent> agent_;
 };
 
 }  // namespace
@@ -119,7 +148,7 @@ worker::WorkerDescription dropbox_worker_description() {
   description.config_section = "dropbox";
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
                          kafka::Publisher& publisher) {
-    auto agent = std::make_unique<DropboxAgent>(loader, worker_config, publisher);
+    auto agent = std::make_shared<DropboxAgent>(loader, publisher);
     install_sighup_handler();
     // Logging is set up by run_worker after build(); set it up now (same settings) so these
     // startup lines already have the configured format and redaction.
@@ -139,25 +168,31 @@ worker::WorkerDescription dropbox_worker_description() {
                                           : "notifications",
         c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url, agent->accounts(),
         c.max_calls_per_second);
-    worker::WorkerParts parts;
-    // The state topic is co-partitioned with topics[0]: the runtime restores cursors for the
-    // partitions of dropbox.accounts this process owns.
+    // Two stages, each in its own group, so that each topic's partitions are spread over the
+    // processes on their own: in one group for both topics, cooperative-sticky balances the
+    // partition count per member, and of two processes one got every notification partition
+    // and the other every account partition (all the polling). DROPBOX_CONSUME picks stages.
     const std::string notifications = worker_config.layout.webhook_topic(c.source);
-    switch (c.consume) {
-      case Consume::kBoth:
-        parts.topics = {c.accounts_topic, notifications};
-        parts.state_topic = c.cursors_topic;
-        break;
-      case Consume::kAccounts:
-        parts.topics = {c.accounts_topic};
-        parts.state_topic = c.cursors_topic;
-        break;
-      case Consume::kNotifications:
-        parts.topics = {notifications};  // fan-out only: no cursors
-        break;
+    worker::WorkerParts parts;
+    if (c.consume != Consume::kAccounts) {
+      worker::WorkerStage fan_out;
+      fan_out.name = "fanout";
+      fan_out.handler = std::make_shared<FanOutStage>(agent);
+      fan_out.topics = {notifications};
+      fan_out.group_suffix = ".fanout";
+      parts.stages.push_back(std::move(fan_out));
+    }
+    if (c.consume != Consume::kNotifications) {
+      worker::WorkerStage poll;
+      poll.name = "poll";
+      poll.handler = std::make_shared<PollStage>(agent);
+      poll.topics = {c.accounts_topic};
+      // Co-partitioned with dropbox.accounts: the runtime restores the cursors of the
+      // partitions this process polls.
+      poll.state_topic = c.cursors_topic;
+      parts.stages.push_back(std::move(poll));
     }
     parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->metrics().attach(r); };
-    parts.handler = std::move(agent);
     return parts;
   };
   return description;

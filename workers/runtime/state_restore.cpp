@@ -1,11 +1,72 @@
 #include "workers/runtime/state_restore.h"
 
+#include <fmt/format.h>
+
 #include <set>
 #include <stdexcept>
+
+#include "common/log.h"
 
 namespace wi::worker {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kRestoreLimit = 120s;
+constexpr auto kRetryPause = 500ms;
+
+// One restore's deadline, shared by the retries of its setup calls and the drain, so a
+// broker that keeps answering "not leader" cannot stretch a restore beyond kRestoreLimit.
+class RestoreDeadline {
+ public:
+  RestoreDeadline(const Clock& clock, const std::string& changelog)
+      : clock_(clock), changelog_(changelog), deadline_(clock.steady_now() + kRestoreLimit) {}
+
+  void check() const {
+    if (clock_.steady_now() > deadline_) {
+      throw std::runtime_error(fmt::format("state restore of {} did not finish in {} s",
+                                           changelog_, kRestoreLimit.count()));
+    }
+  }
+
+  // Runs `call` until it succeeds. A non-retryable error fails the restore at once; a
+  // retryable one (a freshly created topic whose leaders are still being elected) is logged
+  // and retried after a pause, until the deadline.
+  template <class Call>
+  auto retry(const char* what, kafka::Consumer& reader, Call call) {
+    static auto logger = log::get("state-restore");
+    for (int attempt = 1;; ++attempt) {
+      auto result = call();
+      if (result) return result;
+      const auto& error = result.error();
+      if (!error.retryable) {
+        throw std::runtime_error(fmt::format("state restore: {}", error.message));
+      }
+      check();
+      logger->warn("state restore of {}: {} failed (attempt {}), retrying: {}", changelog_, what,
+                   attempt, error.message);
+      pause(reader);
+    }
+  }
+
+ private:
+  // Waits by polling the reader: nothing is assigned before a successful assign, so poll only
+  // waits (and serves librdkafka's callbacks); a fake consumer moves its fake clock instead.
+  void pause(kafka::Consumer& reader) const {
+    auto until = clock_.steady_now() + kRetryPause;
+    while (clock_.steady_now() < until) {
+      (void)reader.poll(std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - clock_.steady_now()));
+    }
+  }
+
+  const Clock& clock_;
+  const std::string& changelog_;
+  SteadyTime deadline_;
+};
+
+}  // namespace
 
 RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher,
                             const std::string& changelog,
@@ -13,8 +74,9 @@ RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher
                             std::map<std::int32_t, std::unique_ptr<StateStore>>& stores,
                             const Clock& clock) {
   RestoreReport report;
-  auto ends = reader.end_offsets(changelog, 30s);
-  if (!ends) throw std::runtime_error("state restore: " + ends.error().message);
+  RestoreDeadline deadline(clock, changelog);
+  auto ends =
+      deadline.retry("end offsets", reader, [&] { return reader.end_offsets(changelog, 30s); });
   std::map<std::int32_t, std::int64_t> end_of;
   for (const auto& e : *ends) end_of[e.partition] = e.offset;
   std::vector<kafka::TopicPartitionOffset> start;
@@ -27,14 +89,9 @@ RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher
     }
   }
   if (!start.empty()) {
-    if (auto s = reader.assign(start); !s) {
-      throw std::runtime_error("state restore: " + s.error().message);
-    }
-    auto deadline = clock.steady_now() + 120s;
+    (void)deadline.retry("assign", reader, [&] { return reader.assign(start); });
     while (!remaining.empty()) {
-      if (clock.steady_now() > deadline) {
-        throw std::runtime_error("state restore of " + changelog + " did not finish in 120 s");
-      }
+      deadline.check();
       auto r = reader.poll(200ms);
       if (!r || !*r) continue;
       const auto& rec = **r;

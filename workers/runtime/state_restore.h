@@ -23,9 +23,11 @@ struct RestoreReport {
 
 // Fills `stores[p]` with a fresh StateStore (writing to `publisher`) for every partition in
 // `partitions`, then applies the changelog to them through `reader`, a consumer outside any
-// group that this call assigns, drains and closes. Throws std::runtime_error when the
-// changelog cannot be read completely within 120 s of `clock`: a worker must not handle a
-// partition with partial state.
+// group that this call assigns, drains and closes. Retryable errors from `end_offsets` or
+// `assign` (NOT_LEADER_FOR_PARTITION, UNKNOWN_TOPIC_OR_PART right after the topic was
+// created) are retried, each retry logged once. Throws std::runtime_error on a non-retryable
+// error, or when the changelog cannot be read completely within 120 s of `clock`: a worker
+// must not handle a partition with partial state.
 RestoreReport restore_state(kafka::Consumer& reader, kafka::Publisher& publisher,
                             const std::string& changelog,
                             const std::vector<std::int32_t>& partitions,

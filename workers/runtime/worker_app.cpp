@@ -4,21 +4,46 @@
 
 #include <atomic>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/kafka/rdkafka_publisher.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/metrics.h"
 #include "common/http/server.h"
+#include "workers/runtime/consumer_lag_gauge.h"
 #include "workers/runtime/deferred_publisher.h"
 #include "workers/runtime/metrics_endpoint.h"
 #include "workers/runtime/rdkafka_consumers.h"
 #include "workers/runtime/worker_runtime.h"
 
 namespace wi::worker {
+
+namespace {
+
+// A kind with one stage fills WorkerParts' own fields: that is one stage in the worker's group.
+std::vector<WorkerStage> stages_of(WorkerParts parts) {
+  if (!parts.stages.empty()) {
+    if (parts.handler || !parts.topics.empty()) {
+      throw std::logic_error("WorkerParts: give either stages or one handler, not both");
+    }
+    return std::move(parts.stages);
+  }
+  WorkerStage only;
+  only.handler = std::move(parts.handler);
+  only.topics = std::move(parts.topics);
+  only.state_topic = std::move(parts.state_topic);
+  only.auto_offset_reset = std::move(parts.auto_offset_reset);
+  return {std::move(only)};
+}
+
+}  // namespace
 
 int run_worker(int argc, char** argv, const WorkerDescription& description) {
   const auto& name = description.defaults.name;
@@ -76,19 +101,28 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   publisher.bind(*producer);
 
   if (parts.attach_metrics) parts.attach_metrics(registry);
+  auto stages = stages_of(std::move(parts));
   SystemClock clock;
-  RuntimeOptions options;
-  options.worker = name;
-  options.group = config.group;
-  options.topics = parts.topics;
-  options.state_topic = parts.state_topic;
-  options.auto_offset_reset = parts.auto_offset_reset;
-  options.client = config.client(name + "-worker");
-  options.max_attempts = config.max_attempts;
-  options.backoff_initial = config.backoff_initial;
-  options.backoff_max = config.backoff_max;
-  WorkerRuntime runtime(options, *parts.handler, rdkafka_consumers(options), *producer, registry,
-                        clock);
+  ConsumerLagGauge lag_gauge(registry);
+  std::vector<std::unique_ptr<WorkerRuntime>> runtimes;
+  std::vector<std::string> groups;
+  for (const auto& stage : stages) {
+    RuntimeOptions options;
+    options.worker = name;
+    options.group = config.group + stage.group_suffix;
+    options.topics = stage.topics;
+    options.state_topic = stage.state_topic;
+    options.auto_offset_reset = stage.auto_offset_reset;
+    options.client =
+        config.client(name + "-worker" + (stage.name.empty() ? "" : "-" + stage.name));
+    options.max_attempts = config.max_attempts;
+    options.backoff_initial = config.backoff_initial;
+    options.backoff_max = config.backoff_max;
+    groups.push_back(options.group);
+    runtimes.push_back(std::make_unique<WorkerRuntime>(options, *stage.handler,
+                                                       rdkafka_consumers(options), *producer,
+                                                       registry, clock, &lag_gauge));
+  }
 
   std::atomic<bool> healthy{false};
   MetricsEndpoint endpoint(registry, healthy);
@@ -101,31 +135,45 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     log->error("{}", s.error().message);
     return 1;
   }
-  if (auto s = runtime.start(); !s) {
-    log->error("cannot start consuming: {}", s.error().message);
-    return 1;
+  for (auto& runtime : runtimes) {
+    if (auto s = runtime->start(); !s) {
+      log->error("cannot start consuming: {}", s.error().message);
+      return 1;
+    }
   }
-  log->info("{}-worker up: group={} metrics on {}:{}", name, config.group, config.metrics_host,
-            server.port());
+  log->info("{}-worker up: group={} metrics on {}:{}", name, fmt::join(groups, ","),
+            config.metrics_host, server.port());
 
   std::atomic<bool> stop{false};
+  std::atomic<bool> signalled{false};
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    log->info("received {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (!stop) log->info("received {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    signalled = true;
     stop = true;
   });
   healthy = true;
-  int code = 0;
-  try {
-    runtime.run(stop);
-  } catch (const std::exception& e) {
-    log->error("worker failed: {}", e.what());
-    code = 1;
+  // One thread per stage; a stage that fails stops the others, and the process exits 1.
+  std::atomic<int> code{0};
+  auto run_stage = [&](WorkerRuntime& runtime) {
+    try {
+      runtime.run(stop);
+    } catch (const std::exception& e) {
+      log->error("worker failed: {}", e.what());
+      code = 1;
+    }
+    stop = true;
+  };
+  std::vector<std::thread> stage_threads;
+  for (std::size_t i = 1; i < runtimes.size(); ++i) {
+    stage_threads.emplace_back(run_stage, std::ref(*runtimes[i]));
   }
+  run_stage(*runtimes[0]);
+  for (auto& t : stage_threads) t.join();
   healthy = false;
-  if (!stop) {
-    // The loop ended by itself (an error): let the signal thread go.
+  if (!signalled) {
+    // The loops ended by themselves (an error): let the signal thread go.
     pthread_kill(signal_thread.native_handle(), SIGTERM);
   }
   signal_thread.join();
@@ -134,7 +182,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   }
   server.stop();
   log->info("stopped");
-  return code;
+  return code.load();
 }
 
 }  // namespace wi::worker

@@ -16,16 +16,36 @@
 
 namespace wi::worker {
 
-// What a worker kind contributes, built from its own config sections.
+// One consumer loop of a worker: a handler with its topics and its own consumer group. Each
+// stage runs its own WorkerRuntime on its own thread, so its partitions are balanced among
+// the processes on their own (a group balances partition counts per member, not per topic:
+// two topics in one group can leave one process with all of one topic).
+struct WorkerStage {
+  std::string name;  // "fanout", "poll", ...: in logs and the Kafka client id
+  std::shared_ptr<RecordHandler> handler;  // called from this stage's thread only
+  std::vector<std::string> topics;
+  std::optional<std::string> state_topic;  // co-partitioned with topics[0]
+  // Appended to the worker's group (worker.group / KAFKA_GROUP): "" or ".fanout".
+  std::string group_suffix;
+  // Where a group without committed offsets starts: "earliest" (every retained record) or
+  // "latest" (only records published after it joined).
+  std::string auto_offset_reset = "earliest";
+};
+
+// What a worker kind contributes, built from its own config sections: either one stage in
+// the fields below (handler, topics, ...; the worker's group as it is), or several `stages`.
 struct WorkerParts {
   std::unique_ptr<RecordHandler> handler;
   std::vector<std::string> topics;
   std::optional<std::string> state_topic;
-  // Registers the kind's own metrics in the registry the worker serves on /metrics.
-  std::function<void(metrics::Registry&)> attach_metrics;
   // Where a group without committed offsets starts: "earliest" (every retained record) or
   // "latest" (only records published after it joined).
   std::string auto_offset_reset = "earliest";
+  // When not empty, these run (sharing the publisher, /metrics and the stop signal) and the
+  // single-stage fields above must be empty.
+  std::vector<WorkerStage> stages;
+  // Registers the kind's own metrics in the registry the worker serves on /metrics.
+  std::function<void(metrics::Registry&)> attach_metrics;
 };
 
 struct WorkerDescription {
@@ -40,7 +60,8 @@ struct WorkerDescription {
       build;
 };
 
-// Exit codes: 0 after a clean stop, 1 when it cannot start, 2 for configuration or usage.
+// Exit codes: 0 after a clean stop, 1 when it cannot start or a stage fails (the other stages
+// then stop too), 2 for configuration or usage.
 int run_worker(int argc, char** argv, const WorkerDescription& description);
 
 }  // namespace wi::worker

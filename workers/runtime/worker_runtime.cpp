@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 WorkerRuntime::WorkerRuntime(RuntimeOptions options, RecordHandler& handler,
                              RuntimeConsumers consumers, kafka::Publisher& publisher,
-                             metrics::Registry& registry, const Clock& clock)
+                             metrics::Registry& registry, const Clock& clock,
+                             ConsumerLagGauge* lag_gauge)
     : options_(std::move(options)),
       handler_(handler),
       consumers_(std::move(consumers)),
@@ -26,22 +27,22 @@ WorkerRuntime::WorkerRuntime(RuntimeOptions options, RecordHandler& handler,
       registry_(registry),
       clock_(clock),
       metrics_(registry, options_.worker),
+      own_lag_gauge_(lag_gauge ? nullptr : std::make_unique<ConsumerLagGauge>(registry)),
+      lag_gauge_(lag_gauge ? *lag_gauge : *own_lag_gauge_),
       log_(log::get(options_.worker + "-worker")),
       backoff_(options_.backoff_initial, options_.backoff_max,
                options_.jitter_seed ? *options_.jitter_seed : std::random_device{}()) {
-  registry_.gauge_callback(
-      "worker_consumer_lag", "Records between this consumer's position and the partition's end",
-      {"topic", "partition"}, [this] {
-        std::vector<metrics::Registry::Sample> out;
-        std::lock_guard lock(lag_mu_);
-        for (const auto& [tp, lag] : lag_) {
-          if (lag >= 0) out.push_back({{tp.topic, std::to_string(tp.partition)}, double(lag)});
-        }
-        return out;
-      });
+  lag_source_ = lag_gauge_.add([this] {
+    std::vector<metrics::Registry::Sample> out;
+    std::lock_guard lock(lag_mu_);
+    for (const auto& [tp, lag] : lag_) {
+      if (lag >= 0) out.push_back({{tp.topic, std::to_string(tp.partition)}, double(lag)});
+    }
+    return out;
+  });
 }
 
-WorkerRuntime::~WorkerRuntime() = default;
+WorkerRuntime::~WorkerRuntime() { lag_gauge_.remove(lag_source_); }
 
 Status WorkerRuntime::start() {
   auto consumer = consumers_.group(*this);
@@ -57,7 +58,7 @@ Status WorkerRuntime::start() {
 void WorkerRuntime::on_assigned(const std::vector<TopicPartition>& partitions) {
   metrics_.rebalances.inc();
   for (const auto& tp : partitions) assigned_.insert(tp);
-  metrics_.assigned_partitions.set(static_cast<double>(assigned_.size()));
+  update_assigned_partitions();
   log_->info("assigned {} partition(s), now {}", partitions.size(), assigned_.size());
   if (options_.state_topic) restore_state(partitions);
 }
@@ -79,7 +80,7 @@ void WorkerRuntime::on_revoked(const std::vector<TopicPartition>& partitions, bo
     std::lock_guard lock(lag_mu_);
     lag_.erase(tp);
   }
-  metrics_.assigned_partitions.set(static_cast<double>(assigned_.size()));
+  update_assigned_partitions();
   update_state_keys();
   log_->info("revoked {} partition(s){}, now {}", partitions.size(), lost ? " (lost)" : "",
              assigned_.size());
@@ -97,7 +98,7 @@ void WorkerRuntime::restore_state(const std::vector<TopicPartition>& partitions)
   auto reader = consumers_.restore();
   if (!reader) throw std::runtime_error("state restore: " + reader.error().message);
   auto report = worker::restore_state(**reader, publisher_, changelog, mine, state_, clock_);
-  metrics_.state_keys.set(static_cast<double>(report.keys));
+  update_state_keys();
   log_->info("restored {} state record(s) for {} partition(s) of {} in {} ms ({} keys)",
              report.applied, mine.size(), changelog,
              std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started)
@@ -105,10 +106,17 @@ void WorkerRuntime::restore_state(const std::vector<TopicPartition>& partitions)
              report.keys);
 }
 
+void WorkerRuntime::update_assigned_partitions() {
+  auto now = static_cast<double>(assigned_.size());
+  metrics_.assigned_partitions.inc(now - reported_assigned_);
+  reported_assigned_ = now;
+}
+
 void WorkerRuntime::update_state_keys() {
   std::size_t keys = 0;
   for (const auto& [p, store] : state_) keys += store->size();
-  metrics_.state_keys.set(static_cast<double>(keys));
+  metrics_.state_keys.inc(static_cast<double>(keys) - reported_state_keys_);
+  reported_state_keys_ = static_cast<double>(keys);
 }
 
 // ---- the loop -----------------------------------------------------------------------------------

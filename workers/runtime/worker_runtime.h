@@ -38,6 +38,7 @@
 #include "common/kafka/publisher.h"
 #include "common/metrics.h"
 #include "workers/runtime/backoff.h"
+#include "workers/runtime/consumer_lag_gauge.h"
 #include "workers/runtime/record_handler.h"
 #include "workers/runtime/runtime_metrics.h"
 #include "workers/runtime/state_store.h"
@@ -79,9 +80,13 @@ struct RuntimeConsumers {
 class WorkerRuntime final : public kafka::RebalanceListener {
  public:
   // `publisher` is used for dead letters and state writes (acks=all); `registry` receives the
-  // worker_* metrics. All must outlive the runtime.
+  // worker_* metrics. All must outlive the runtime. Several runtimes of one process (a
+  // worker's stages) share `registry` and pass the same `lag_gauge`; the gauges they share
+  // (worker_assigned_partitions, worker_state_store_keys) then add up their runtimes'
+  // values. Without `lag_gauge` the runtime registers its own.
   WorkerRuntime(RuntimeOptions options, RecordHandler& handler, RuntimeConsumers consumers,
-                kafka::Publisher& publisher, metrics::Registry& registry, const Clock& clock);
+                kafka::Publisher& publisher, metrics::Registry& registry, const Clock& clock,
+                ConsumerLagGauge* lag_gauge = nullptr);
   ~WorkerRuntime() override;
 
   // Creates the group consumer and subscribes. Errors are configuration or connection problems.
@@ -111,6 +116,7 @@ class WorkerRuntime final : public kafka::RebalanceListener {
   void resume_due_partitions();
   void commit_pending(const std::vector<kafka::TopicPartition>* only = nullptr);
   void restore_state(const std::vector<kafka::TopicPartition>& partitions);
+  void update_assigned_partitions();
   void update_state_keys();
   void update_lag();
 
@@ -121,6 +127,12 @@ class WorkerRuntime final : public kafka::RebalanceListener {
   metrics::Registry& registry_;
   const Clock& clock_;
   RuntimeMetrics metrics_;
+  // This runtime's share of the shared gauges, so that a change adds only the difference.
+  double reported_assigned_ = 0;
+  double reported_state_keys_ = 0;
+  std::unique_ptr<ConsumerLagGauge> own_lag_gauge_;  // when none was passed in
+  ConsumerLagGauge& lag_gauge_;
+  std::size_t lag_source_ = 0;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<kafka::Consumer> consumer_;
   Backoff backoff_;

@@ -12,7 +12,7 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_mailer.h"
 #include "tests/support/temp_dir.h"
-#include "tests/unit/workers/chargify/instant_publisher.h"
+#include "tests/fakes/fake_publisher.h"
 #include "workers/runtime/state_store.h"
 
 namespace wi::chargify {
@@ -131,7 +131,7 @@ chargify:
     registry_ = std::make_unique<metrics::Registry>();
     handler_->attach_metrics(*registry_);
     state_ = std::make_unique<worker::StateStore>(publisher_, "chargify.fulfilments", 0);
-    for (const auto& r : publisher_.records) {
+    for (const auto& r : publisher_.records()) {
       state_->apply(*r.key, r.tombstone ? std::nullopt : std::optional<std::string>(r.value));
     }
   }
@@ -161,7 +161,7 @@ chargify:
   ChargifyConfig config_;
   fakes::FakeMailer mailer_;
   fakes::FakeClock clock_;
-  fakes::InstantPublisher publisher_;
+  fakes::FakePublisher publisher_;
   int ids_ = 0;
   std::unique_ptr<metrics::Registry> registry_;
   std::unique_ptr<ChargifyHandler> handler_;
@@ -171,7 +171,7 @@ chargify:
 TEST_F(ChargifyHandlerTest, SignupSendsOneMailAndRecordsItInTheLedger) {
   std::vector<std::string> ledger_at_send;
   mailer_.on_send = [&](const mail::OutgoingMail&) {
-    for (const auto& r : publisher_.records) ledger_at_send.push_back(r.value);
+    for (const auto& r : publisher_.records()) ledger_at_send.push_back(r.value);
   };
   auto result = handle(signup_record({}));
   EXPECT_EQ(result.outcome, Outcome::kProcessed) << result.reason;
@@ -210,9 +210,9 @@ TEST_F(ChargifyHandlerTest, SignupSendsOneMailAndRecordsItInTheLedger) {
   auto before = parse_ledger(ledger_at_send[0]);
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->at("ebook").status, kStatusSending);
-  ASSERT_EQ(publisher_.records.size(), 2u);
-  EXPECT_EQ(publisher_.records[1].key, "42");
-  EXPECT_EQ(publisher_.records[1].partition, 0);
+  ASSERT_EQ(publisher_.records().size(), 2u);
+  EXPECT_EQ(publisher_.records()[1].key, "42");
+  EXPECT_EQ(publisher_.records()[1].partition, 0);
   auto entry = ledger("42").at("ebook");
   EXPECT_EQ(entry.status, kStatusSent);
   EXPECT_EQ("<" + entry.message_id + ">", message_id);
@@ -261,7 +261,7 @@ TEST_F(ChargifyHandlerTest, OtherEventsAreCountedAndSkipped) {
   EXPECT_EQ(handle(record_of("id=123456&event=test&payload[chargify]=testing", "123456")).outcome,
             Outcome::kSkipped);
   EXPECT_EQ(mailer_.attempts(), 0);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
   EXPECT_EQ(count("other_event"), 2);
   EXPECT_EQ(registry_->counter("chargify_events_total", "", {"event"}).with({"test"}).value(), 1);
 }
@@ -286,7 +286,7 @@ TEST_F(ChargifyHandlerTest, MissingOrInvalidEmailIsADeadLetter) {
   invalid.email = "ada@example";
   EXPECT_EQ(handle(signup_record(invalid)).outcome, Outcome::kDeadLetter);
   EXPECT_EQ(mailer_.attempts(), 0);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
   EXPECT_EQ(count("invalid_email"), 2);
 }
 
@@ -376,7 +376,7 @@ TEST_F(ChargifyHandlerTest, CrashBetweenSendAndLedgerResendsWithTheSameMessageId
 }
 
 TEST_F(ChargifyHandlerTest, LedgerWriteBeforeSendingFailsThenNothingIsSent) {
-  publisher_.fail_next = 1;
+  publisher_.fail_next(1);
   auto r = handle(signup_record({}));
   EXPECT_EQ(r.outcome, Outcome::kRetry);
   EXPECT_NE(r.reason.find("ledger write before sending"), std::string::npos);
@@ -384,7 +384,7 @@ TEST_F(ChargifyHandlerTest, LedgerWriteBeforeSendingFailsThenNothingIsSent) {
 }
 
 TEST_F(ChargifyHandlerTest, LedgerWriteAfterSendingFailsThenTheRetryOnlyWritesTheLedger) {
-  mailer_.on_send = [&](const mail::OutgoingMail&) { publisher_.fail_next = 1; };
+  mailer_.on_send = [&](const mail::OutgoingMail&) { publisher_.fail_next(1); };
   auto r = handle(signup_record({}));
   EXPECT_EQ(r.outcome, Outcome::kRetry);
   EXPECT_NE(r.reason.find("ledger write after sending"), std::string::npos);
@@ -400,7 +400,7 @@ TEST_F(ChargifyHandlerTest, UnreadableAttachmentRetriesWithoutSendingOrWriting) 
   EXPECT_EQ(r.outcome, Outcome::kRetry);
   EXPECT_NE(r.reason.find("cannot read attachment"), std::string::npos);
   EXPECT_EQ(mailer_.attempts(), 0);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
 }
 
 TEST_F(ChargifyHandlerTest, WithoutAStateStoreItRetries) {

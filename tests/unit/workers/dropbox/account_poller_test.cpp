@@ -99,7 +99,7 @@ class AccountPollerTest : public ::testing::Test {
 
   fakes::FakeClock clock_;
   test::FakeWaiter waiter_{clock_};
-  test::FakeHttpClient http_;
+  fakes::FakeHttpClient http_{200};
   DropboxMetrics metrics_;
   DropboxApi api_{http_,  metrics_,          "http://api.test",   "http://oauth.test",
                   1000ms, Secret("app-key"), Secret("app-secret")};
@@ -107,8 +107,8 @@ class AccountPollerTest : public ::testing::Test {
                      TokenMap{{kFixed, {std::nullopt, Secret("sl.FIXED-TOKEN")}},
                               {kRefreshed, {Secret("REFRESH-TOKEN"), std::nullopt}}}};
   CallPacer pacer_{clock_, waiter_, 0};
-  test::FakePublisher publisher_;        // dropbox.changes
-  test::FakePublisher state_publisher_;  // dropbox.cursors
+  fakes::FakePublisher publisher_;        // dropbox.changes
+  fakes::FakePublisher state_publisher_;  // dropbox.cursors
   worker::StateStore state_{state_publisher_, "dropbox.cursors", 2};
   PollerOptions options_{kChanges, InitialSync::kSkip, 120s};
   std::unique_ptr<AccountPoller> poller_;
@@ -139,9 +139,9 @@ TEST_F(AccountPollerTest, WithACursorContinuesUntilHasMoreIsFalseAndEmitsEveryEn
   }
   EXPECT_EQ(stored(kFixed).cursor, "c3");
   // One state write, after the last page, on the input's partition.
-  ASSERT_EQ(state_publisher_.records.size(), 1u);
-  EXPECT_EQ(state_publisher_.records[0].partition, 2);
-  EXPECT_EQ(state_publisher_.records[0].key, kFixed);
+  ASSERT_EQ(state_publisher_.records().size(), 1u);
+  EXPECT_EQ(state_publisher_.records()[0].partition, 2);
+  EXPECT_EQ(state_publisher_.records()[0].key, kFixed);
   EXPECT_EQ(metrics_.value("dropbox_changes_total", {"file"}), 3);
   EXPECT_EQ(metrics_.value("dropbox_polls_total", {"ok"}), 1);
 }
@@ -267,8 +267,8 @@ TEST_F(AccountPollerTest, ResetDropsTheCursorAndEmitsTheWholeRelistDespiteInitia
                                       "/2/files/list_folder/continue"}));
   EXPECT_EQ(changed_names(), (std::vector<std::string>{"x", "y", "z"}));
   // First the dropped cursor (remembering the reset), then the new one.
-  ASSERT_EQ(state_publisher_.records.size(), 2u);
-  auto dropped = parse_cursor_state(state_publisher_.records[0].value);
+  ASSERT_EQ(state_publisher_.records().size(), 2u);
+  auto dropped = parse_cursor_state(state_publisher_.records()[0].value);
   EXPECT_FALSE(dropped.cursor.has_value());
   EXPECT_TRUE(dropped.relist_pending);
   EXPECT_EQ(stored(kFixed).cursor, "l2");
@@ -355,7 +355,7 @@ TEST_F(AccountPollerTest, ServerErrorsAndTransportFailuresAreRetriedFromTheStore
   EXPECT_EQ(result.outcome, Outcome::kRetry);
   EXPECT_NE(result.reason.find("HTTP 500"), std::string::npos) << result.reason;
   EXPECT_EQ(stored(kFixed).cursor, "c0") << "not advanced past changes of an unfinished poll";
-  EXPECT_TRUE(state_publisher_.records.empty());
+  EXPECT_TRUE(state_publisher_.records().empty());
 
   http_.answers.push_back(Error::timeout("http: Timeout was reached"));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
@@ -377,7 +377,7 @@ TEST_F(AccountPollerTest, UnpublishedChangesLeaveTheCursorWhereItWas) {
   http_.answers.push_back(answer(200, page({"a", "b"}, "c1", false)));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
   EXPECT_EQ(stored(kFixed).cursor, "c0");
-  EXPECT_TRUE(state_publisher_.records.empty());
+  EXPECT_TRUE(state_publisher_.records().empty());
 }
 
 TEST_F(AccountPollerTest, AnUnwrittenCursorIsARetry) {

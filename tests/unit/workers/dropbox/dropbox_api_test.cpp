@@ -23,7 +23,7 @@ class DropboxApiTest : public ::testing::Test {
                       app ? std::optional<Secret>(Secret("app-key")) : std::nullopt,
                       app ? std::optional<Secret>(Secret("app-secret")) : std::nullopt);
   }
-  test::FakeHttpClient http_;
+  fakes::FakeHttpClient http_{200};
   DropboxMetrics metrics_;
   Secret token_{"sl.ACCESS-TOKEN"};
 };

@@ -1,83 +1,22 @@
 #pragma once
-// Fakes for dropbox-worker's unit tests. FakeHttpClient and FakePublisher have the same
-// knobs as the shared ones another branch adds to tests/fakes/ (fake_http_client.h,
-// fake_publisher.h); once both are merged these two can go in favour of those.
-//   FakeHttpClient: records requests, answers from a script (then `status` with body "{}")
-//   FakePublisher:  delivers inline; fail_next(n) refuses the next n records
+// dropbox-worker's own test doubles and helpers (the HttpClient and Publisher fakes are the
+// shared ones in tests/fakes/):
 //   FakeWaiter:     "waits" by advancing a FakeClock, records every wait; stop_after(n)
 //                   makes the n-th wait report a shutdown
+//   answer(...), request_header(...): building scripted responses, reading requests
 
 #include <chrono>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/http_client.h"
-#include "common/kafka/publisher.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_http_client.h"
+#include "tests/fakes/fake_publisher.h"
 #include "workers/dropbox/call_pacer.h"
 
 namespace wi::dropbox::test {
-
-class FakeHttpClient final : public http_client::HttpClient {
- public:
-  Result<http_client::Response> send(const http_client::Request& request) override {
-    std::lock_guard lock(mu_);
-    requests.push_back(request);
-    if (!answers.empty()) {
-      auto next = std::move(answers.front());
-      answers.pop_front();
-      return next;
-    }
-    return http_client::Response{status, {}, "{}"};
-  }
-
-  std::vector<http_client::Request> requests;
-  std::deque<Result<http_client::Response>> answers;
-  int status = 200;
-
- private:
-  std::mutex mu_;
-};
-
-class FakePublisher final : public kafka::Publisher {
- public:
-  void publish(kafka::OutgoingRecord record, DeliveryCallback on_delivery) override {
-    on_delivery(take(std::move(record)));
-  }
-  void publish_or_return(kafka::OutgoingRecord record, ReturningCallback on_delivery) override {
-    auto copy = record;
-    on_delivery(take(std::move(record)), std::move(copy));
-  }
-  Status flush(std::chrono::milliseconds) override { return {}; }
-  std::size_t in_flight() const override { return 0; }
-
-  void fail_next(int n) { fail_next_ = n; }
-  // Records of one topic, in publish order.
-  std::vector<kafka::OutgoingRecord> on(const std::string& topic) const {
-    std::vector<kafka::OutgoingRecord> out;
-    for (const auto& r : records) {
-      if (r.topic == topic) out.push_back(r);
-    }
-    return out;
-  }
-  std::vector<kafka::OutgoingRecord> records;
-  std::vector<kafka::OutgoingRecord> refused;
-
- private:
-  Result<kafka::Delivery> take(kafka::OutgoingRecord record) {
-    if (fail_next_ > 0) {
-      --fail_next_;
-      refused.push_back(std::move(record));
-      return Error::unavailable("broker down");
-    }
-    records.push_back(std::move(record));
-    return kafka::Delivery{0, static_cast<std::int64_t>(records.size() - 1)};
-  }
-  int fail_next_ = 0;
-};
 
 class FakeWaiter final : public Waiter {
  public:

@@ -68,7 +68,7 @@ class TokenStoreTest : public ::testing::Test {
   static TokenMap refreshable() { return {{"dbid:A", {Secret("r-A"), std::nullopt}}}; }
 
   fakes::FakeClock clock_;
-  test::FakeHttpClient http_;
+  fakes::FakeHttpClient http_{200};
   DropboxMetrics metrics_;
   DropboxApi api_;
 };

@@ -96,5 +96,77 @@ TEST(WorkerRuntimeRestore, AChangelogThatNeverEndsTimesOutInsteadOfHanging) {
   EXPECT_EQ(stores.at(0)->get("a"), "1");
 }
 
+// A restore right after `ingestctl topics create`: the broker answers NOT_LEADER_FOR_PARTITION
+// (retryable) until the new partitions have leaders.
+Error not_leader() {
+  return Error::unavailable("end offsets on in.state: Broker: Not leader for partition "
+                            "(NOT_LEADER_FOR_PARTITION)");
+}
+
+TEST(WorkerRuntimeRestore, RetryableEndOffsetsErrorsOfAFreshTopicAreRetried) {
+  fakes::FakeClock clock;
+  fakes::FakePublisher publisher;
+  fakes::FakeConsumer reader(&clock);
+  reader.append(change(0, "a", "1"));
+  reader.append(change(0, "b", "2"));
+  reader.fail_next_end_offsets(3, not_leader());
+  std::map<std::int32_t, std::unique_ptr<StateStore>> stores;
+
+  auto report = restore_state(reader, publisher, "in.state", {0}, stores, clock);
+
+  EXPECT_EQ(reader.end_offsets_calls(), 4);
+  EXPECT_EQ(report.applied, 2u);
+  EXPECT_EQ(stores.at(0)->get("a"), "1");
+  EXPECT_EQ(stores.at(0)->get("b"), "2");
+  EXPECT_TRUE(reader.closed());
+}
+
+TEST(WorkerRuntimeRestore, RetryableAssignErrorsAreRetried) {
+  fakes::FakeClock clock;
+  fakes::FakePublisher publisher;
+  fakes::FakeConsumer reader(&clock);
+  reader.append(change(0, "a", "1"));
+  reader.fail_next_assigns(2, not_leader());
+  std::map<std::int32_t, std::unique_ptr<StateStore>> stores;
+
+  auto report = restore_state(reader, publisher, "in.state", {0}, stores, clock);
+
+  EXPECT_EQ(reader.calls(), (std::vector<std::string>{"assign (failed)", "assign (failed)",
+                                                      "assign in.state/0@-2", "close"}));
+  EXPECT_EQ(report.applied, 1u);
+  EXPECT_EQ(stores.at(0)->get("a"), "1");
+}
+
+TEST(WorkerRuntimeRestore, ANonRetryableErrorFailsTheRestoreAtOnce) {
+  fakes::FakeClock clock;
+  fakes::FakePublisher publisher;
+  fakes::FakeConsumer reader(&clock);
+  reader.append(change(0, "a", "1"));
+  reader.fail_next_end_offsets(1, Error::invalid("Broker: Topic authorization failed"));
+  std::map<std::int32_t, std::unique_ptr<StateStore>> stores;
+  auto started = clock.steady_now();
+
+  EXPECT_THROW(restore_state(reader, publisher, "in.state", {0}, stores, clock),
+               std::runtime_error);
+  EXPECT_EQ(reader.end_offsets_calls(), 1);
+  EXPECT_EQ(clock.steady_now(), started) << "no retry pause for a non-retryable error";
+}
+
+TEST(WorkerRuntimeRestore, RetryableErrorsThatNeverStopFailAtTheRestoreDeadline) {
+  fakes::FakeClock clock;
+  fakes::FakePublisher publisher;
+  fakes::FakeConsumer reader(&clock);
+  reader.append(change(0, "a", "1"));
+  reader.fail_next_end_offsets(1000000, not_leader());
+  std::map<std::int32_t, std::unique_ptr<StateStore>> stores;
+  auto started = clock.steady_now();
+
+  EXPECT_THROW(restore_state(reader, publisher, "in.state", {0}, stores, clock),
+               std::runtime_error);
+  auto waited = clock.steady_now() - started;
+  EXPECT_GT(waited, std::chrono::seconds(120));
+  EXPECT_LT(waited, std::chrono::seconds(122)) << "gave up long after the deadline";
+}
+
 }  // namespace
 }  // namespace wi::worker::testing
