@@ -12,6 +12,9 @@ PACKAGES=(
   kcat wrk git python3 python3-aiosmtpd curl openssl procps iproute2
   # docker-compose.yml checks without a Docker engine: docker-compose config, promtool
   docker-compose prometheus python3-yaml
+  # the compose tier: a private Docker engine, the debian:12 base made with debootstrap, and
+  # reading its Kafka from the host (python3-docker comes with docker-compose)
+  docker.io debootstrap python3-confluent-kafka
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)

@@ -56,7 +56,10 @@ export KAFKA_TEST_BROKERS="127.0.0.1:$PORT"
 step "tests"
 LOG="$BUILD_DIR/ctest-output.log"
 set +e
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${CTEST_PARALLEL:-2}" "$@" 2>&1 | tee "$LOG"
+# With no selection, the compose tier runs on its own after the others (below).
+SELECTION=("$@")
+(($# == 0)) && SELECTION=(-LE compose)
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${CTEST_PARALLEL:-2}" "${SELECTION[@]}" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 set -e
 if ((rc != 0)); then
@@ -75,5 +78,21 @@ if (($# == 0)); then
       exit 1
     fi
   done
+fi
+# The compose tier: docker-compose.yml on a private Docker engine (tests/compose), one test at
+# a time; its images are cached in ~/.cache/webhook-ingest/docker between runs.
+if (($# == 0)); then
+  step "compose tier"
+  COMPOSE_LOG="$BUILD_DIR/ctest-compose.log"
+  compose_t0=$SECONDS
+  set +e
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -L compose 2>&1 | tee "$COMPOSE_LOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  echo "test.sh: the compose tier took $((SECONDS - compose_t0))s"
+  if ((rc != 0)) || ! grep -qE "^compose +=.*[1-9][0-9]* tests?\)" "$COMPOSE_LOG"; then
+    echo "test.sh: FAILED: the compose tier failed or did not run (ctest exit $rc)" >&2
+    exit 1
+  fi
 fi
 echo "test.sh: all tests passed"

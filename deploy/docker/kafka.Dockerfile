@@ -13,6 +13,15 @@ FROM jre AS jars
 RUN apt-get update \
  && apt-get install -y --no-install-recommends maven \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+# Behind a TLS-intercepting proxy, Maven must trust the proxy's CA: EXTRA_CA_PEM (PEM text, one
+# or more certificates) is trusted in this throwaway stage only, never in the final image.
+ARG EXTRA_CA_PEM=""
+RUN if [ -n "$EXTRA_CA_PEM" ]; then \
+      printf '%s\n' "$EXTRA_CA_PEM" >/tmp/extra-ca.pem \
+      && csplit -s -z -f /usr/local/share/ca-certificates/build-extra- -b '%02d.crt' \
+           /tmp/extra-ca.pem '/-----BEGIN CERTIFICATE-----/' '{*}' \
+      && update-ca-certificates >/dev/null 2>&1; \
+    fi
 COPY deploy/kafka/pom.xml /tmp/kafka/pom.xml
 # Keep equal to KAFKA_VERSION in deploy/kafka-local.sh (tests/deploy/compose_test.py checks).
 ARG KAFKA_VERSION=3.9.1
@@ -28,5 +37,5 @@ RUN useradd --system --create-home --home-dir /home/kafka --uid 10002 kafka \
  && mkdir -p /var/lib/kafka/data /etc/kafka && chown -R kafka /var/lib/kafka /etc/kafka
 USER kafka
 EXPOSE 9092 9093
-HEALTHCHECK --interval=5s --timeout=10s --retries=30 --start-period=10s CMD kafka-healthcheck.sh
+HEALTHCHECK --interval=3s --timeout=10s --retries=40 --start-period=10s CMD kafka-healthcheck.sh
 ENTRYPOINT ["/usr/bin/tini", "--", "kafka-entrypoint.sh"]
