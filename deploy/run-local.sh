@@ -106,6 +106,8 @@ deploy:
         - [./deploy.sh]
       timeout_s: 30
 YAML
+  # The demo account's existing entries appear on dropbox.changes at the first notification.
+  grep -q '^dropbox:' "$ROOT/deploy/demo/config.yaml" || printf 'dropbox:\n  initial_sync: emit\n'
 } >"$INGEST_CONFIG"
 
 step "topics"
