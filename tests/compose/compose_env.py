@@ -108,6 +108,7 @@ def host_network_override(ports, scaled=False):
         "dropbox-worker": worker(ports.dropbox),
         "deploy-worker": worker(ports.deploy),
         "demo-target": {"network_mode": "host"},
+        "grafana": {"network_mode": "host"},
         "prometheus": {
             "network_mode": "host",
             "environment": {"PROMETHEUS_PORT": str(ports.prometheus)},
@@ -132,7 +133,9 @@ def host_network_override(ports, scaled=False):
     services["chargify-worker"]["environment"]["SMTP_URL"] = f"smtp://127.0.0.1:{ports.smtp}"
     api = f"http://127.0.0.1:{ports.dropbox_api}"
     services["dropbox-worker"]["environment"].update(DROPBOX_API_URL=api, DROPBOX_OAUTH_URL=api)
-    return {"services": services}
+    # Without this compose creates a bridge network for the project, i.e. a Linux bridge and a
+    # route on the host, even though no service joins it.
+    return {"services": services, "networks": {"default": {"external": True, "name": "host"}}}
 
 
 def prometheus_config(ports):
@@ -166,6 +169,10 @@ class Project:
 
     def env(self):
         return {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": os.environ.get("HOME", "/root"),
+                # The CAs this machine added to its trust (Debian's place for a proxy's CA):
+                # the Kafka image's Maven stage needs them where HTTPS goes through one.
+                "BUILD_EXTRA_CA_PEM": "".join(
+                    p.read_text() for p in sorted(Path("/usr/local/share/ca-certificates").glob("*.crt"))),
                 "DOCKER_HOST": self.engine.host,
                 # The engine's own API builds (legacy builder, build.network honoured); no
                 # dependence on whichever docker CLI or buildx plugin the machine has.

@@ -216,6 +216,15 @@ class DemoSamples(unittest.TestCase):
         self.assertEqual((push["repository"]["full_name"], push["ref"]), ("example/app", "refs/heads/main"))
 
 
+    def test_the_compose_demo_config_has_run_locals_worker_sections(self):
+        compose_demo = yaml.safe_load((ROOT / "deploy" / "docker" / "demo-config.yaml").read_text())
+        local_demo = yaml.safe_load((ROOT / "deploy" / "demo" / "config.yaml").read_text())
+        for section in ["chargify", "dropbox", "topics"]:
+            self.assertEqual(compose_demo.get(section), local_demo.get(section), section)
+        self.assertEqual([t["dir"] for t in compose_demo["deploy"]["targets"]],
+                         ["/var/lib/webhook-ingest/deploy/demo/live"])
+
+
 class Prometheus(unittest.TestCase):
     def test_promtool_accepts_the_config_and_its_rules(self):
         with tempfile.TemporaryDirectory() as tmp:
