@@ -161,11 +161,28 @@ class Project:
         self.scaled_override = self.dir / "override-scaled.yml"
         prom = self.dir / "prometheus.yml"
         prom.write_text(yaml.safe_dump(prometheus_config(ports)))
+        self.log = open(self.dir / "compose.log", "a")
+        self.resolved = {}
         for path, scaled in [(self.override, False), (self.scaled_override, True)]:
             doc = host_network_override(ports, scaled)
             doc["services"]["prometheus"]["volumes"] = [f"{prom}:/etc/prometheus/prometheus.yml:ro"]
             path.write_text(yaml.safe_dump(doc))
-        self.log = open(self.dir / "compose.log", "a")
+            self.resolved[scaled] = self.resolve(path, self.dir / f"resolved{'-scaled' if scaled else ''}.yml")
+
+    def resolve(self, override, out):
+        """The user's files plus the override, resolved by docker-compose itself, minus the
+        published ports: an override can add to a `ports` list but not empty it, and Docker
+        refuses published ports with host networking (every listener is on the host already)."""
+        cmd = ["docker-compose"]
+        for f in [*COMPOSE_FILES, override]:
+            cmd += ["-f", str(f)]
+        text = subprocess.run(cmd + ["config"], cwd=ROOT, env=self.env(), check=True,
+                              capture_output=True, text=True).stdout
+        doc = yaml.safe_load(text)
+        for service in doc["services"].values():
+            service.pop("ports", None)
+        out.write_text(yaml.safe_dump(doc))
+        return out
 
     def env(self):
         return {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": os.environ.get("HOME", "/root"),
@@ -180,12 +197,9 @@ class Project:
                 "COMPOSE_PROJECT_NAME": self.name, "COMPOSE_HTTP_TIMEOUT": "300"}
 
     def compose(self, *args, scaled=False, timeout=600, check=True, capture=False, stdin=None):
-        files = [*COMPOSE_FILES, self.scaled_override if scaled else self.override]
-        cmd = ["docker-compose", "--no-ansi"]
-        for f in files:
-            cmd += ["-f", str(f)]
-        cmd += list(args)
-        self.log.write(f"\n$ {' '.join(cmd[len(files) * 2 + 2:])}\n")
+        cmd = ["docker-compose", "--ansi", "never", "--project-directory", str(ROOT),
+               "-f", str(self.resolved[scaled]), *args]
+        self.log.write(f"\n$ {' '.join(args)}\n")
         self.log.flush()
         result = subprocess.run(cmd, cwd=ROOT, env=self.env(), timeout=timeout, input=stdin,
                                 stdout=subprocess.PIPE if capture else self.log,
