@@ -159,6 +159,8 @@ start() {
     leftovers=$(docker ps -aq)
     [[ -z "$leftovers" ]] || docker rm -f $leftovers >/dev/null
     docker volume prune -f >/dev/null
+    # A user-defined network is a Linux bridge on the host: none may outlive a run.
+    docker network prune -f >/dev/null
   fi
   base
   log "dockerd ready after $((SECONDS - t0))s (pid $pid, DOCKER_HOST=$DOCKER_HOST, images in $data_root)"
