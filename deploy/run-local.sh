@@ -133,7 +133,7 @@ if bin=$(find_bin chargify-worker) && [[ -n "$bin" ]]; then
   MAIL_HTTP_PORT=$(json_field "$ready" http_port)
   start chargify-worker "$RUN_DIR/logs/chargify-worker.log" \
     env WORKER_METRICS_LISTEN=127.0.0.1:9102 SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" \
-    SMTP_FROM="${SMTP_FROM:-webhook-ingest@localhost}" \
+    SMTP_FROM="${SMTP_FROM:-shop@example.com}" \
     DOWNLOAD_LINK_SECRET="${DOWNLOAD_LINK_SECRET:-demo-download-link-secret}" "$bin"
   started+="chargify-worker "
 fi
