@@ -1,8 +1,22 @@
 """Reads the compose project's Kafka from the host (librdkafka through Debian's
 python3-confluent-kafka): whole topics up to their end, and consumer group membership."""
 
-from confluent_kafka import Consumer, TopicPartition
+import time
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
+
+
+def watermarks(consumer, tp, deadline):
+    """(low, high) of a partition; retried while leadership moves (e.g. just after a broker
+    restart), until the caller's deadline."""
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=10)
+        except KafkaException as e:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"watermarks of {tp.topic}/{tp.partition}: {e}") from None
+            time.sleep(0.5)
 
 
 def read_topic(brokers, topic, timeout=60):
@@ -15,14 +29,13 @@ def read_topic(brokers, topic, timeout=60):
         if meta.topics[topic].error is not None:
             raise AssertionError(f"topic {topic}: {meta.topics[topic].error}")
         ends = {}
+        deadline = time.monotonic() + timeout
         for p in meta.topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            low, high = watermarks(consumer, TopicPartition(topic, p), deadline)
             if high > low:
                 ends[p] = (low, high)
         consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
         records, done = [], {p for p in ends if ends[p][0] >= ends[p][1]}
-        import time
-        deadline = time.monotonic() + timeout
         while len(done) < len(ends):
             if time.monotonic() > deadline:
                 raise AssertionError(f"reading {topic} did not reach its end within {timeout}s")
@@ -61,7 +74,7 @@ def group_lag(brokers, group, topic):
         parts = [TopicPartition(topic, p) for p in meta.topics[topic].partitions]
         lag = 0
         for tp in consumer.committed(parts, timeout=30):
-            low, high = consumer.get_watermark_offsets(tp, timeout=30)
+            low, high = watermarks(consumer, tp, time.monotonic() + 30)
             lag += high - (tp.offset if tp.offset >= 0 else low)
         return lag
     finally:
