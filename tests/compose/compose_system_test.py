@@ -361,8 +361,13 @@ class ComposeProject(unittest.TestCase):
                 max_spooled[0] = max(max_spooled[0], ingestd_metric("ingest_spool_records"))
                 time.sleep(0.2)
             restart.join()
+            # `restart` returns when the process is back, not when Kafka serves again.
+            for _ in deadline_loop(120, "Kafka healthy again after the restart", 0.2):
+                max_spooled[0] = max(max_spooled[0], ingestd_metric("ingest_spool_records"))
+                kafka.reload()
+                if kafka.attrs["State"].get("Health", {}).get("Status") == "healthy":
+                    break
             before_restart_end = len(acked)
-            kafka.reload()
             self.assertNotEqual(kafka.attrs["State"]["StartedAt"], started_before,
                                 "Kafka was not restarted")
             for _ in deadline_loop(60, "acknowledged webhooks after the restart"):
