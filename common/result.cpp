@@ -9,6 +9,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::kUnauthenticated: return "unauthenticated";
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kResourceExhausted: return "resource_exhausted";
     case ErrorCode::kUnavailable: return "unavailable";

@@ -16,6 +16,7 @@ enum class ErrorCode {
   kUnauthenticated,   // signature missing or wrong
   kTooLarge,
   kUnsupported,       // e.g. content type
+  kMethodNotAllowed,  // the resource exists, the method does not apply to it
   kRateLimited,
   kResourceExhausted, // a local bound is reached (a full spool): retry later
   kUnavailable,       // a dependency (Kafka, SMTP, an HTTP API) cannot be reached now

@@ -51,5 +51,6 @@ std::unique_ptr<Command> make_replay_command();
 std::unique_ptr<Command> make_redrive_command();
 std::unique_ptr<Command> make_send_command();
 std::unique_ptr<Command> make_bench_command();
+std::unique_ptr<Command> make_token_command();
 
 }  // namespace wi::ctl

@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   using namespace wi::ctl;
-  CLI::App app{"ingestctl: operate webhook-ingest (topics, tail, replay, redrive, send, bench)"};
+  CLI::App app{"ingestctl: operate webhook-ingest (topics, tail, replay, redrive, send, bench, token)"};
   app.require_subcommand(1);
   GlobalFlags flags;
   app.add_option("--config", flags.config_file, "YAML config file (default: $INGEST_CONFIG)");
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_redrive_command());
   commands.push_back(make_send_command());
   commands.push_back(make_bench_command());
+  commands.push_back(make_token_command());
   std::vector<std::pair<CLI::App*, Command*>> registered;
   for (auto& c : commands) registered.emplace_back(c->add_to(app), c.get());
 

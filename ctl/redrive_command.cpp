@@ -20,6 +20,8 @@ constexpr auto kKafkaTimeout = 30s;
 constexpr auto kStallLimit = 30s;
 constexpr const char* kOriginalTopic = "dlq-original-topic";
 constexpr const char* kRedriveCount = "redrive-count";
+constexpr const char* kDlqGroup = "dlq-group";
+constexpr const char* kRedriveForGroup = "redrive-for-group";
 constexpr std::string_view kDlqHeaderPrefix = "dlq-";
 
 std::atomic<bool> g_interrupted{false};
@@ -41,9 +43,13 @@ int next_redrive_count(const kafka::Headers& headers) {
 }
 
 // The dead letter as its original record: key, value and headers without the dlq-* headers,
-// with redrive-count set.
+// with redrive-count set, and redrive-for-group naming the group that dead-lettered it (its
+// dlq-group): the other groups already handled the original, so only that one handles it
+// again (SPEC §5). A letter without dlq-group keeps the original's redrive-for-group, if any.
 kafka::OutgoingRecord restore(const kafka::ConsumedRecord& letter, const std::string& topic,
                               int redrive_count) {
+  const std::string* group = kafka::find_header(letter.headers, kDlqGroup);
+  if (group && group->empty()) group = nullptr;
   kafka::OutgoingRecord out;
   out.topic = topic;
   out.key = letter.key;
@@ -52,10 +58,19 @@ kafka::OutgoingRecord restore(const kafka::ConsumedRecord& letter, const std::st
   for (const auto& h : letter.headers) {
     if (h.name.compare(0, kDlqHeaderPrefix.size(), kDlqHeaderPrefix) == 0) continue;
     if (h.name == kRedriveCount) continue;
+    if (h.name == kRedriveForGroup && group) continue;
     out.headers.push_back(h);
   }
   out.headers.push_back({kRedriveCount, std::to_string(redrive_count)});
+  if (group) out.headers.push_back({kRedriveForGroup, *group});
   return out;
+}
+
+// The group a redrive of `letter` is for, as printed ("all" when every group handles it).
+std::string for_group_of(const kafka::ConsumedRecord& letter) {
+  const std::string* group = kafka::find_header(letter.headers, kDlqGroup);
+  if (!group || group->empty()) group = kafka::find_header(letter.headers, kRedriveForGroup);
+  return group && !group->empty() ? *group : std::string("all");
 }
 
 // Where this run may commit, per partition: past every record it dealt with (redriven or
@@ -77,7 +92,10 @@ class RedriveCommand final : public Command {
         "committed position (the oldest record when it has none) up to the end offsets at\n"
         "start. Each dead letter goes back to the topic in its dlq-original-topic header with\n"
         "its original key, value and headers minus the dlq-* headers, plus redrive-count\n"
-        "(previous + 1; 1 when absent). Each is acknowledged by Kafka (acks=all) before the\n"
+        "(previous + 1; 1 when absent) and redrive-for-group: <its dlq-group>, so only the\n"
+        "consumer group that dead-lettered it handles it again (other groups skip it; a\n"
+        "letter without dlq-group goes to every group and the line says 'for-group=all').\n"
+        "Each is acknowledged by Kafka (acks=all) before the\n"
         "next; then the group's offsets are committed past them, so a second redrive does\n"
         "not send them again. A record without dlq-original-topic is reported, counted and\n"
         "committed past (it cannot be redriven, and retrying will not change that).\n"
@@ -174,8 +192,8 @@ class RedriveCommand final : public Command {
       const int count = next_redrive_count(rec.headers);
       if (dry_run_) {
         ++redriven;
-        std::cout << fmt::format("would redrive {} → {} event_id={} redrive-count={}\n", where,
-                                 *original, event_id, count);
+        std::cout << fmt::format("would redrive {} → {} event_id={} redrive-count={} for-group={}\n",
+                                 where, *original, event_id, count, for_group_of(rec));
         return {};
       }
       auto delivered =
@@ -188,8 +206,8 @@ class RedriveCommand final : public Command {
       }
       ++redriven;
       dealt_with();
-      std::cout << fmt::format("redriven {} → {} event_id={} redrive-count={}\n", where, *original,
-                               event_id, count)
+      std::cout << fmt::format("redriven {} → {} event_id={} redrive-count={} for-group={}\n",
+                               where, *original, event_id, count, for_group_of(rec))
                 << std::flush;
       return {};
     };

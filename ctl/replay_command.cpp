@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 constexpr auto kKafkaTimeout = 30s;
 constexpr auto kStallLimit = 30s;
 constexpr const char* kReplayedFrom = "replayed-from";
+constexpr const char* kRedriveForGroup = "redrive-for-group";
 
 std::atomic<bool> g_interrupted{false};
 
@@ -35,18 +36,24 @@ class ReplayCommand final : public Command {
         "replay", "Replay records: move a consumer group back to a time, or re-publish one event");
     cmd->footer(
         "Two forms:\n"
-        "  replay --group G --topic T --from-time T1 [--dry-run]\n"
+        "  replay --group G --topic T --from-time T1 [--dry-run] [--allow-skip]\n"
         "      Sets G's committed offset on every partition of T to the first record at or\n"
         "      after T1 (a partition with none goes to its end) and prints\n"
         "      'partition P: <old|none> → <new>'. Refused (exit 1) while G has active\n"
         "      members, dry run included: stop the group's workers first. With --dry-run it\n"
-        "      only prints. Moving forward skips records; each such partition says so.\n"
-        "  replay --topic T --event-id ID [--dry-run]\n"
+        "      only prints. Moving a partition forward would skip records the group has not\n"
+        "      handled: refused (exit 1, nothing changed) unless --allow-skip is given; each\n"
+        "      such partition says how many. A partition without a committed offset is\n"
+        "      never 'forward'.\n"
+        "  replay --topic T --event-id ID [--for-group G] [--dry-run]\n"
         "      Reads T from the oldest record to its end at start and re-publishes every record\n"
         "      whose event-id header is ID to T (same key, value and headers, acks=all) with\n"
-        "      'replayed-from: T/<partition>/<offset>'. Copies made by earlier replays are not\n"
-        "      copied again while an original is still in T (if only copies remain, the oldest\n"
-        "      is). Exit 1 when no record matches.\n"
+        "      'replayed-from: T/<partition>/<offset>'. With --for-group the copy also carries\n"
+        "      'redrive-for-group: G': only group G handles it, every other group skips it\n"
+        "      (one deploy host rolls back, not all). Without it, a redrive-for-group header\n"
+        "      of the original is dropped: every group handles the copy. Copies made by earlier\n"
+        "      replays are not copied again while an original is still in T (if only copies\n"
+        "      remain, the oldest is). Exit 1 when no record matches.\n"
         "Times are RFC 3339 (2026-11-27T01:35:50Z) or relative (-15m, -2h, -1d).\n"
         "Exit codes: 0 ok, 1 failure or refusal, 2 usage.");
     cmd->add_option("--topic", topic_, "Topic to replay")->required();
@@ -58,6 +65,13 @@ class ReplayCommand final : public Command {
     from->needs(group);
     event->excludes(group);
     event->excludes(from);
+    cmd->add_option("--for-group", for_group_,
+                    "With --event-id: only this consumer group handles the copy "
+                    "(redrive-for-group)")
+        ->needs(event);
+    cmd->add_flag("--allow-skip", allow_skip_,
+                  "With --group: allow moving offsets forward (skips unhandled records)")
+        ->needs(group);
     cmd->add_flag("--dry-run", dry_run_, "Print what would change; change nothing");
     return cmd;
   }
@@ -117,20 +131,34 @@ class ReplayCommand final : public Command {
               [](const auto& a, const auto& b) { return a.partition < b.partition; });
     std::cout << fmt::format("group {} on {}: first records at or after {}\n", *group_, topic_,
                              format_rfc3339_ms(from));
+    std::int64_t skipped = 0;
+    int forward = 0;
     for (const auto& t : *target) {
       auto was = old.count(t.partition) ? old[t.partition] : kafka::Consumer::kOffsetInvalid;
       std::string note;
       if (was >= 0 && t.offset > was) {
         note =
             fmt::format("  (forward: skips {} records the group has not handled)", t.offset - was);
+        skipped += t.offset - was;
+        ++forward;
       }
       std::cout << fmt::format("partition {}: {} → {}{}\n", t.partition, position_text(was),
                                t.offset, note);
     }
+    // A forward move loses work silently (the group never sees those records): only on request.
+    std::string refusal;
+    if (forward > 0 && !allow_skip_) {
+      refusal = fmt::format(
+          "moving {} partition{} forward would skip {} records group {} has not handled; "
+          "refused (pass --allow-skip to skip them deliberately)",
+          forward, forward == 1 ? "" : "s", skipped, *group_);
+    }
     if (dry_run_) {
+      if (!refusal.empty()) std::cout << "a real run would be refused: " << refusal << "\n";
       std::cout << "dry run: no offsets committed\n";
       return kExitOk;
     }
+    if (!refusal.empty()) return fail(refusal);
     // The broker refuses the change if a member joined since the check above.
     if (auto s = (*admin)->alter_group_offsets(*group_, *target, kKafkaTimeout); !s) {
       return fail(s.error().message);
@@ -205,7 +233,8 @@ class ReplayCommand final : public Command {
     for (const auto* m : chosen) {
       std::string source = fmt::format("{}/{}/{}", m->topic, m->partition, m->offset);
       if (dry_run_) {
-        std::cout << fmt::format("would republish {} event_id={}\n", source, *event_id_);
+        std::cout << fmt::format("would republish {} event_id={}{}\n", source, *event_id_,
+                                 for_group_ ? " for-group=" + *for_group_ : "");
         continue;
       }
       kafka::OutgoingRecord out;
@@ -214,15 +243,17 @@ class ReplayCommand final : public Command {
       out.value = m->value;
       out.tombstone = m->null_value;
       for (const auto& h : m->headers) {
-        if (h.name != kReplayedFrom) out.headers.push_back(h);
+        if (h.name != kReplayedFrom && h.name != kRedriveForGroup) out.headers.push_back(h);
       }
       out.headers.push_back({kReplayedFrom, source});
+      if (for_group_) out.headers.push_back({kRedriveForGroup, *for_group_});
       auto delivered = kafka::publish_and_wait(*publisher, std::move(out), kKafkaTimeout);
       if (!delivered) {
         return fail(fmt::format("republishing {}: {}", source, delivered.error().message));
       }
-      std::cout << fmt::format("republished {} → {}/{}/{} event_id={}\n", source, topic_,
-                               delivered->partition, delivered->offset, *event_id_);
+      std::cout << fmt::format("republished {} → {}/{}/{} event_id={}{}\n", source, topic_,
+                               delivered->partition, delivered->offset, *event_id_,
+                               for_group_ ? " for-group=" + *for_group_ : "");
     }
     if (dry_run_) std::cout << "dry run: nothing published\n";
     return kExitOk;
@@ -232,6 +263,8 @@ class ReplayCommand final : public Command {
   std::optional<std::string> group_;
   std::optional<std::string> from_time_;
   std::optional<std::string> event_id_;
+  std::optional<std::string> for_group_;
+  bool allow_skip_ = false;
   bool dry_run_ = false;
 };
 

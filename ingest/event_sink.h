@@ -11,8 +11,8 @@
 namespace wi::ingest {
 
 // Thread-safe. `on_durable` runs exactly once, on any thread (possibly inline from accept()
-// when the record is refused at once): success means the record is durably stored (Kafka
-// confirmed it with acks=all, or — later — it is fsync'd in the spool).
+// when the record is refused at once): success means the record is durably stored — Kafka
+// confirmed it with acks=all (KafkaSink), or it is fsync'd in the spool (spool::SpoolingSink).
 class EventSink {
  public:
   using Callback = std::function<void(Status)>;

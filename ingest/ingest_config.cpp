@@ -204,6 +204,16 @@ SourceConfig load_source(Loader& loader, const IngestConfig& c, const std::strin
                                    name, h));
         continue;
       }
+      // Record headers that steer the workers (SPEC §5: the tip rule, redrive-for-group) are
+      // written only by ingestctl and the workers. Forwarded headers are stored as http-<name>
+      // and so can never become one, but a request must not even look like it set one.
+      auto starts_with = [&](std::string_view prefix) { return header.rfind(prefix, 0) == 0; };
+      if (header == "replayed-from" || starts_with("dlq-") || starts_with("redrive-")) {
+        loader.problem(fmt::format("sources.{}.forward_headers: {} names a record header that "
+                                   "only ingestctl and the workers write; it is never forwarded",
+                                   name, h));
+        continue;
+      }
       s.forward_headers.push_back(std::move(header));
     }
   } else if (built_in) {

@@ -5,6 +5,7 @@
 #include "common/codec.h"
 #include "common/json_text.h"
 #include "common/log.h"
+#include "ingest/http_status.h"
 
 namespace wi::ingest {
 
@@ -129,16 +130,17 @@ http::HeadDecision IngestService::on_head(const http::RequestHead& head) {
   };
   switch (r.kind) {
     case Route::Kind::kNone:
-      return reject(kNoSource, http::json_error(404, "not found"), "no such path");
+      return reject(kNoSource, error_response(ErrorCode::kNotFound, "not found"), "no such path");
     case Route::Kind::kUnknownSource:
-      return reject(kUnknownSource, http::json_error(404, "unknown source"),
+      return reject(kUnknownSource, error_response(ErrorCode::kNotFound, "unknown source"),
                     "unknown or disabled source");
     case Route::Kind::kHealth:
     case Route::Kind::kReady:
     case Route::Kind::kMetrics:
       if (head.method != "GET" && head.method != "HEAD") {
         return reject(kNoSource,
-                      with_header(http::json_error(405, "method not allowed"), "Allow", "GET, HEAD"),
+                      with_header(error_response(ErrorCode::kMethodNotAllowed, "method not allowed"),
+                                  "Allow", "GET, HEAD"),
                       "method not allowed");
       }
       return {std::nullopt, kMaxBodyForGet};
@@ -150,18 +152,19 @@ http::HeadDecision IngestService::on_head(const http::RequestHead& head) {
   if (head.method == "GET" && challenge_allowed) return {std::nullopt, kMaxBodyForGet};
   if (head.method != "POST") {
     return reject(name.c_str(),
-                  with_header(http::json_error(405, "method not allowed"), "Allow",
-                              challenge_allowed ? "GET, POST" : "POST"),
+                  with_header(error_response(ErrorCode::kMethodNotAllowed, "method not allowed"),
+                              "Allow", challenge_allowed ? "GET, POST" : "POST"),
                   "method not allowed");
   }
   if (draining_) {
-    auto response = with_header(http::json_error(503, "shutting down"), "Retry-After", "1");
+    auto response =
+        with_header(error_response(ErrorCode::kUnavailable, "shutting down"), "Retry-After", "1");
     response.close = true;
     return reject(name.c_str(), std::move(response), "draining");
   }
   auto limit = static_cast<std::uint64_t>(r.source->config.max_body_bytes);
   if (head.content_length && *head.content_length > limit) {
-    return reject(name.c_str(), http::json_error(413, "body too large"),
+    return reject(name.c_str(), error_response(ErrorCode::kTooLarge, "body too large"),
                   fmt::format("content-length {} over the limit {}", *head.content_length, limit));
   }
   return {std::nullopt, limit};
@@ -203,8 +206,8 @@ void IngestService::handle(http::Request request, http::Responder respond) {
     case Route::Kind::kReady: {
       bool ready = readiness_.ready() && !draining_;
       auto response = ready ? json_ok("{\"status\":\"ready\"}")
-                            : http::json_error(503, draining_ ? "shutting down"
-                                                              : "kafka is not reachable");
+                            : error_response(ErrorCode::kUnavailable,
+                                             draining_ ? "shutting down" : "kafka is not reachable");
       finish(kNoSource, respond, std::move(response), "not ready");
       return;
     }
@@ -228,7 +231,8 @@ void IngestService::handle(http::Request request, http::Responder respond) {
       break;
   }
   // on_head rejected these already; answer consistently if a caller skipped it.
-  finish(kUnknownSource, respond, http::json_error(404, "not found"), "no such path");
+  finish(kUnknownSource, respond, error_response(ErrorCode::kNotFound, "not found"),
+         "no such path");
 }
 
 void IngestService::handle_challenge(const http::Request& request,
@@ -236,7 +240,8 @@ void IngestService::handle_challenge(const http::Request& request,
   const auto& name = route(request.head).source->config.settings.name;
   auto challenge = query_param(request.head.query(), "challenge");
   if (!challenge) {
-    finish(name, respond, http::json_error(400, "missing challenge parameter"), "no challenge");
+    finish(name, respond, error_response(ErrorCode::kInvalidArgument, "missing challenge parameter"),
+           "no challenge");
     return;
   }
   // Echoed verbatim as Dropbox requires; text/plain + nosniff keep it from being a reflected
@@ -257,21 +262,21 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
   auto verdict = routed.source->verify(inbound, clock_.now());
   if (!verdict.valid) {
     routed.signature_failures.inc();
-    finish(name, respond, http::json_error(401, "invalid signature"), verdict.reason);
+    finish(name, respond, error_response(ErrorCode::kUnauthenticated, "invalid signature"),
+           verdict.reason);
     return;
   }
-  std::chrono::seconds retry_after{1};
-  if (!routed.bucket.try_take(clock_.steady_now(), retry_after)) {
+  if (auto take = routed.bucket.try_take(clock_.steady_now()); !take.taken) {
     finish(name, respond,
-           with_header(http::json_error(429, "rate limit exceeded"), "Retry-After",
-                       std::to_string(retry_after.count())),
+           with_header(error_response(ErrorCode::kRateLimited, "rate limit exceeded"),
+                       "Retry-After", std::to_string(take.retry_after.count())),
            "rate limited");
     return;
   }
   auto info = routed.source->describe(inbound);
   if (!info) {
-    int status = info.error().code == ErrorCode::kUnsupported ? 415 : 400;
-    finish(name, respond, http::json_error(status, info.error().message), info.error().message);
+    finish(name, respond, error_response(info.error().code, info.error().message),
+           info.error().message);
     return;
   }
   metrics_.body_bytes.observe(static_cast<double>(request.body.size()));
@@ -287,6 +292,8 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
       {"received-at", format_rfc3339_ms(request.received_at)},
       {"content-type", content_type ? *content_type : ""},
   };
+  // Always under http-: a request can never set a header the workers act on (replayed-from,
+  // redrive-for-group, dlq-*), whatever the allowlist says.
   for (const auto& allowed : routed.config.forward_headers) {
     if (const std::string* v = request.head.headers.find(allowed)) {
       record.headers.push_back({"http-" + allowed, *v});
@@ -327,7 +334,9 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
       return;
     }
     std::string reason = fmt::format("not durable: {}", s.error().message);
-    if (!answer(with_header(http::json_error(503, "cannot store the event now, retry later"),
+    // Whatever the sink's reason, the client's answer is the same: not stored, retry later.
+    if (!answer(with_header(error_response(ErrorCode::kUnavailable,
+                                           "cannot store the event now, retry later"),
                             "Retry-After", "5"),
                 reason) &&
         !durable) {

@@ -14,19 +14,13 @@
 #include "common/http/handler.h"
 #include "ingest/ingest_config.h"
 #include "ingest/rate_limiter.h"
+#include "ingest/readiness.h"
 
 namespace spdlog {
 class logger;
 }
 
 namespace wi::ingest {
-
-// Whether Kafka (or, later, the spool) can take records now; for /readyz.
-class Readiness {
- public:
-  virtual ~Readiness() = default;
-  virtual bool ready() const = 0;
-};
 
 struct IngestMetrics {
   explicit IngestMetrics(metrics::Registry& registry);

@@ -2,8 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <iostream>
 #include <thread>
 
@@ -15,68 +15,47 @@
 #include "common/signals.h"
 #include "common/metrics.h"
 #include "common/http/server.h"
+#include "ingest/drain.h"
 #include "ingest/ingest_service.h"
+#include "ingest/readiness.h"
 #include "ingest/spool/spooling_sink.h"
 
 namespace wi::ingest {
 
 namespace {
 
-// Probes Kafka every couple of seconds on its own thread, so /readyz answers at once.
-class KafkaReadiness final : public Readiness {
- public:
-  // Probes once before returning, so the first requests see the real state (with a spool, an
-  // unknown state would send them to disk).
-  explicit KafkaReadiness(kafka::RdKafkaPublisher& publisher)
-      : publisher_(publisher),
-        ready_(publisher.probe(std::chrono::milliseconds(1500)).ok()),
-        thread_([this] { loop(); }) {}
-  ~KafkaReadiness() override {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  bool ready() const override { return ready_.load(); }
+// How long Kafka may keep a direct record before its verdict: with a spool only the short
+// bound before the record is spooled instead.
+std::chrono::milliseconds delivery_bound(const IngestConfig& config) {
+  return config.spool_dir ? config.spool_after : config.publish_timeout;
+}
 
- private:
-  void loop() {
-    auto log = log::get("ingestd");
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      bool now_ready = publisher_.probe(std::chrono::milliseconds(1500)).ok();
-      if (now_ready != ready_.exchange(now_ready)) {
-        if (now_ready) {
-          log->info("kafka reachable: ready");
-        } else {
-          log->warn("kafka unreachable: not ready (requests get 503 until it returns)");
-        }
-      }
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; });
-    }
-  }
+kafka::PublisherOptions publisher_options_of(const IngestConfig& config) {
+  kafka::PublisherOptions options;
+  options.client.brokers = config.common.kafka_brokers;
+  options.client.client_id = "ingestd";
+  options.client.properties.assign(config.common.kafka_properties.begin(),
+                                   config.common.kafka_properties.end());
+  options.linger_ms = config.linger_ms;
+  options.compression = config.compression;
+  options.max_message_bytes = static_cast<std::size_t>(config.layout.max_message_bytes);
+  options.delivery_timeout_ms = static_cast<int>(delivery_bound(config).count());
+  return options;
+}
 
-  kafka::RdKafkaPublisher& publisher_;
-  std::atomic<bool> ready_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-class CombinedReadiness final : public Readiness {
- public:
-  CombinedReadiness(const Readiness& kafka, const spool::Spool* spool) : kafka_(kafka), spool_(spool) {}
-  bool ready() const override { return kafka_.ready() || (spool_ && !spool_->full()); }
-
- private:
-  const Readiness& kafka_;
-  const spool::Spool* spool_;
-};
+http::ServerOptions server_options_of(const IngestConfig& config) {
+  http::ServerOptions options;
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  options.threads = config.threads;
+  options.max_head_bytes = static_cast<std::size_t>(config.max_head_bytes);
+  options.header_timeout = config.header_timeout;
+  options.body_timeout = config.body_timeout;
+  options.idle_timeout = config.idle_timeout;
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
+  return options;
+}
 
 }  // namespace
 
@@ -117,17 +96,8 @@ int run_ingestd(int argc, char** argv) {
   }
   if (config.sources.empty()) log->warn("no source is enabled: every webhook gets 404");
 
-  kafka::PublisherOptions publisher_options;
-  publisher_options.client.brokers = config.common.kafka_brokers;
-  publisher_options.client.client_id = "ingestd";
-  publisher_options.client.properties.assign(config.common.kafka_properties.begin(),
-                                             config.common.kafka_properties.end());
-  publisher_options.linger_ms = config.linger_ms;
-  publisher_options.compression = config.compression;
-  publisher_options.max_message_bytes = static_cast<std::size_t>(config.layout.max_message_bytes);
   // With a spool, Kafka gets only the short bound before a record is spooled instead.
-  publisher_options.delivery_timeout_ms =
-      static_cast<int>((config.spool_dir ? config.spool_after : config.publish_timeout).count());
+  auto publisher_options = publisher_options_of(config);
   auto publisher = kafka::RdKafkaPublisher::create(publisher_options);
   if (!publisher) {
     log->error("cannot create the Kafka producer: {}", publisher.error().message);
@@ -136,7 +106,10 @@ int run_ingestd(int argc, char** argv) {
 
   metrics::Registry registry;
   SystemClock clock;
-  KafkaReadiness kafka_readiness(**publisher);
+  // Probed on its own thread every couple of seconds, so /readyz answers at once.
+  ProbedReadiness kafka_readiness(
+      [&p = **publisher] { return p.probe(std::chrono::milliseconds(1500)).ok(); });
+  ReadinessRefresher refresher(kafka_readiness, std::chrono::seconds(2));
   KafkaSink kafka_sink(**publisher);
 
   // The durable spool (INGEST_SPOOL_DIR): its own drain producer never gives up on a record.
@@ -179,22 +152,13 @@ int run_ingestd(int argc, char** argv) {
         registry);
     spooling_sink->start();
   }
-  // Ready when Kafka answers, or when the spool can still take records.
-  CombinedReadiness readiness(kafka_readiness, spool.get());
+  KafkaOrSpoolReadiness readiness(
+      kafka_readiness,
+      spool ? std::function<bool()>([&spool] { return !spool->full(); }) : nullptr);
   EventSink& sink = spooling_sink ? static_cast<EventSink&>(*spooling_sink) : kafka_sink;
   IngestService service(config, sink, readiness, registry, clock);
 
-  http::ServerOptions server_options;
-  server_options.host = config.listen_host;
-  server_options.port = config.listen_port;
-  server_options.threads = config.threads;
-  server_options.max_head_bytes = static_cast<std::size_t>(config.max_head_bytes);
-  server_options.header_timeout = config.header_timeout;
-  server_options.body_timeout = config.body_timeout;
-  server_options.idle_timeout = config.idle_timeout;
-  server_options.tls_cert = config.tls_cert;
-  server_options.tls_key = config.tls_key;
-  http::HttpServer server(server_options, service);
+  http::HttpServer server(server_options_of(config), service);
   if (auto s = server.start(); !s) {
     log->error("{}", s.error().message);
     return 1;
@@ -205,23 +169,23 @@ int run_ingestd(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  auto started = std::chrono::steady_clock::now();
-  auto deadline = started + config.drain_timeout;
   log->info("received {}: draining ({} requests in flight)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             service.in_flight());
-  service.begin_drain();
-  server.begin_drain();
-  while ((service.in_flight() > 0 || server.awaiting_responses() > 0) &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  // Every direct record gets its verdict within the delivery bound: wait for all of them, so
-  // no callback outlives the objects it answers through.
-  auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
-      (config.spool_dir ? config.spool_after : config.publish_timeout) + std::chrono::seconds(1));
-  auto flushed = (*publisher)->flush(std::max(remaining, bound));
+  DrainSteps steps;
+  steps.stop_accepting = [&] {
+    service.begin_drain();
+    server.begin_drain();
+  };
+  steps.unanswered = [&] {
+    return std::max<std::int64_t>(service.in_flight(),
+                                  static_cast<std::int64_t>(server.awaiting_responses()));
+  };
+  steps.flush = [&](std::chrono::milliseconds bound) { return (*publisher)->flush(bound); };
+  DrainOptions limits;
+  limits.timeout = config.drain_timeout;
+  limits.delivery_bound = delivery_bound(config) + std::chrono::seconds(1);
+  auto drained = drain(steps, limits, clock,
+                      [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
   if (spooling_sink) {
     // Whatever is still spooled stays on disk and is drained after the next start; records
     // the drain producer still holds are purged now, while the spool is there to hear it.
@@ -230,13 +194,11 @@ int run_ingestd(int argc, char** argv) {
     drain_publisher.reset();
   }
   server.stop();
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
-  if (service.in_flight() > 0 || !flushed) {
-    log->error("drain incomplete after {} ms: {} requests unanswered{}", took.count(),
-               service.in_flight(), flushed ? "" : ", " + flushed.error().message);
+  if (!drained.complete()) {
+    log->error("drain incomplete after {} ms: {} requests unanswered{}", drained.took.count(),
+               drained.unanswered, drained.flushed ? "" : ", " + drained.flushed.error().message);
   } else {
-    log->info("drained in {} ms; bye", took.count());
+    log->info("drained in {} ms; bye", drained.took.count());
   }
   return 0;
 }

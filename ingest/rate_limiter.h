@@ -17,10 +17,14 @@ class TokenBucket {
 
   bool unlimited() const { return rate_ <= 0; }
 
-  // Takes one token if there is one. Otherwise returns false and sets `retry_after` to when
-  // the next token will be there.
-  bool try_take(SteadyTime now, std::chrono::seconds& retry_after) {
-    if (unlimited()) return true;
+  struct Take {
+    bool taken = true;
+    std::chrono::seconds retry_after{0};  // when refused: when the next token will be there
+  };
+
+  // Takes one token if there is one.
+  Take try_take(SteadyTime now) {
+    if (unlimited()) return {};
     std::lock_guard lock(mu_);
     if (!started_) {
       last_ = now;
@@ -31,12 +35,11 @@ class TokenBucket {
     tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
     if (tokens_ >= 1.0) {
       tokens_ -= 1.0;
-      return true;
+      return {};
     }
     double wait_s = (1.0 - tokens_) / rate_;
     // Rounded up: a Retry-After even a millisecond early earns the client another 429.
-    retry_after = std::chrono::seconds(std::max<long>(1, static_cast<long>(std::ceil(wait_s))));
-    return false;
+    return {false, std::chrono::seconds(std::max<long>(1, static_cast<long>(std::ceil(wait_s))))};
   }
 
  private:

@@ -1,11 +1,14 @@
 #pragma once
 // HttpServer: HTTP/1.1 over Pistache's TCP reactor (listener, worker threads, TLS), with our
-// own framing (RequestParser) in place of Pistache's HTTP parser, whose defects STACK.md
-// lists: a linear-time, size-limited head; 413 from Content-Length before the body, or as
-// soon as a chunked body passes the limit, answered once and then the connection closed;
-// Expect: 100-continue answered; keep-alive by default and Connection: close / HTTP/1.0
-// honoured by closing; pipelined requests answered in order, one at a time; header, body and
-// idle timeouts. This file and server.cpp are the only code that includes Pistache.
+// own framing (RequestParser, in http_core) in place of Pistache's HTTP parser, whose defects
+// STACK.md lists. The server owns connections and framing: a linear-time, size-limited head;
+// the RequestHandler may answer from the head alone (on_head) and otherwise sets the body
+// limit, past which the request gets 413 — before the body for a declared Content-Length, as
+// soon as a chunked body passes it — answered once and then the connection closed; Expect:
+// 100-continue answered; keep-alive by default and Connection: close / HTTP/1.0 honoured by
+// closing; pipelined requests answered in order, one at a time; header, body and idle
+// timeouts. Only server.cpp includes Pistache (this header hides it behind Impl), so linking
+// http_server is what brings Pistache in.
 
 #include <chrono>
 #include <cstdint>

@@ -3,7 +3,9 @@
 #include <simdjson.h>
 
 #include <sstream>
+#include <thread>
 
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/kafka/rdkafka_admin.h"
 #include "common/kafka/rdkafka_publisher.h"
@@ -139,17 +141,36 @@ TEST(Ingestctl, TailFromTimeSkipsOlderRecords) {
   options.client = testing::test_client();
   auto publisher = kafka::RdKafkaPublisher::create(options);
   ASSERT_TRUE(publisher.ok());
-  // Records stamped an hour ago are invisible to --from-time -10m; a fresh one is seen.
+  // An older record, a deliberate gap with the cut-off time in its middle, a newer record:
+  // --from-time shows the newer one and skips the older one, which is really there.
   auto old = kafka::publish_and_wait(**publisher, {topic, "a", {}, "old"}, 30s);
   ASSERT_TRUE(old.ok());
+  std::this_thread::sleep_for(750ms);
+  const std::string cut = format_rfc3339_ms(std::chrono::system_clock::now());
+  std::this_thread::sleep_for(750ms);
+  auto fresh = kafka::publish_and_wait(**publisher, {topic, "a", {}, "new"}, 30s);
+  ASSERT_TRUE(fresh.ok());
   auto res_none = run_process({kIngestctl, "tail", topic, "--from-time", "+bad", "--count", "1"},
                               {{"KAFKA_BROKERS", test_brokers()}});
   EXPECT_EQ(res_none.exit_code, 2) << "a malformed time is a usage error";
-  auto res = run_process({kIngestctl, "tail", topic, "--from-time", "-10m", "--count", "1",
+  auto everything = run_process({kIngestctl, "tail", topic, "--from-beginning", "--count", "2",
+                                 "--timeout", "20s"},
+                                {{"KAFKA_BROKERS", test_brokers()}});
+  ASSERT_EQ(everything.exit_code, 0) << everything.err;
+  ASSERT_EQ(lines_of(everything.out).size(), 2u) << "both records are in the topic";
+  auto res = run_process({kIngestctl, "tail", topic, "--from-time", cut, "--count", "1",
                           "--timeout", "20s"},
                          {{"KAFKA_BROKERS", test_brokers()}});
   ASSERT_EQ(res.exit_code, 0) << res.err;
-  EXPECT_EQ(parse_line(lines_of(res.out).at(0)).value, "old");
+  ASSERT_EQ(lines_of(res.out).size(), 1u) << res.out;
+  EXPECT_EQ(parse_line(lines_of(res.out).at(0)).value, "new");
+  // Asking for two from the cut-off cannot be met: the older record is skipped.
+  auto two = run_process({kIngestctl, "tail", topic, "--from-time", cut, "--count", "2",
+                          "--timeout", "3s"},
+                         {{"KAFKA_BROKERS", test_brokers()}});
+  EXPECT_EQ(two.exit_code, 1) << two.out;
+  EXPECT_NE(two.err.find("only 1 of 2 records"), std::string::npos) << two.err;
+  for (const auto& line : lines_of(two.out)) EXPECT_NE(parse_line(line).value, "old");
   // From a future time there is nothing to read: --count cannot be met.
   auto later = run_process({kIngestctl, "tail", topic, "--from-time", "2200-01-01T00:00:00Z",
                             "--count", "1", "--timeout", "2s"},

@@ -2,6 +2,8 @@
 // commit, resume, rebalance callbacks, large records and delivery failures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -95,13 +97,25 @@ TEST(KafkaAdapters, PublishesKeysHeadersAndExactBytesThenConsumesInAGroup) {
     EXPECT_EQ(have.headers, want.headers);
     EXPECT_GT(have.timestamp_ms, 0);
   }
-  // One key, one partition: per-key order is the publish order.
+  // One key, one partition: per-key order is the publish order, in offsets and as consumed.
+  std::map<std::string, std::vector<std::string>> sent_ids_by_key, consumed_ids_by_key;
   std::map<std::string, std::vector<std::int64_t>> offsets_by_key;
   std::set<std::pair<std::string, std::int32_t>> key_partitions;
+  for (const auto& rec : sent) {
+    if (rec.key) sent_ids_by_key[*rec.key].push_back(*find_header(rec.headers, "event-id"));
+  }
   for (auto& r : got) {
-    if (r.key) key_partitions.insert({*r.key, r.partition});
+    if (!r.key) continue;
+    key_partitions.insert({*r.key, r.partition});
+    consumed_ids_by_key[*r.key].push_back(*find_header(r.headers, "event-id"));
+    offsets_by_key[*r.key].push_back(r.offset);
   }
   EXPECT_EQ(key_partitions.size(), 3u) << "each key maps to exactly one partition";
+  EXPECT_EQ(consumed_ids_by_key, sent_ids_by_key);
+  for (const auto& [key, offsets] : offsets_by_key) {
+    EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end())) << key;
+    EXPECT_EQ(std::set<std::int64_t>(offsets.begin(), offsets.end()).size(), offsets.size()) << key;
+  }
   consumer->close();
 }
 

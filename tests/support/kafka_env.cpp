@@ -93,23 +93,43 @@ std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::siz
     ADD_FAILURE() << ends.error().message;
     return out;
   }
-  std::int64_t total = 0;
+  // Done when every partition has been read up to the end offset it had at the start, never
+  // "when the clock ran out": a partial read is a failure, not a shorter answer.
+  std::map<std::int32_t, std::int64_t> end, reached;
   std::vector<kafka::TopicPartitionOffset> start;
   for (const auto& e : *ends) {
-    total += e.offset;
+    end[e.partition] = e.offset;
+    reached[e.partition] = 0;
     start.push_back({topic, e.partition, kafka::Consumer::kOffsetBeginning});
   }
   if (auto s = c.assign(start); !s) {
     ADD_FAILURE() << s.error().message;
     return out;
   }
-  auto want = std::max<std::size_t>(at_least, static_cast<std::size_t>(total));
+  auto at_end = [&] {
+    for (const auto& [partition, offset] : end) {
+      if (reached[partition] < offset) return false;
+    }
+    return true;
+  };
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
+  while ((!at_end() || out.size() < at_least) && std::chrono::steady_clock::now() < deadline) {
     auto r = c.poll(std::chrono::milliseconds(200));
-    if (r && *r) out.push_back(std::move(**r));
+    if (r && *r) {
+      reached[(**r).partition] = std::max(reached[(**r).partition], (**r).offset + 1);
+      out.push_back(std::move(**r));
+    }
   }
   c.close();
+  if (!at_end()) {
+    std::string where;
+    for (const auto& [partition, offset] : end) {
+      where += " " + std::to_string(partition) + ":" + std::to_string(reached[partition]) + "/" +
+               std::to_string(offset);
+    }
+    ADD_FAILURE() << "read " << topic << " only up to (partition:reached/end)" << where << " in "
+                  << timeout.count() << " ms";
+  }
   if (out.size() < at_least) {
     ADD_FAILURE() << "only " << out.size() << " of " << at_least << " records in " << topic;
   }

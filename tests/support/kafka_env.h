@@ -24,8 +24,10 @@ std::string unique_name(const std::string& prefix);
 std::string create_test_topic(const std::string& prefix, int partitions,
                               std::map<std::string, std::string> config = {});
 
-// Every record now in `topic` (all partitions, from the beginning), read without a group.
-// Fails the test when fewer than `at_least` arrive within `timeout`.
+// Every record now in `topic` (all partitions, from the beginning up to the end offsets at
+// the call), read without a group; then waits (within `timeout`) for at least `at_least`.
+// Fails the test when it could not read up to those end offsets or saw fewer than
+// `at_least` records: a partial list never passes for "nothing more arrived".
 std::vector<kafka::ConsumedRecord> read_topic(const std::string& topic, std::size_t at_least,
                                               std::chrono::milliseconds timeout =
                                                   std::chrono::seconds(30));

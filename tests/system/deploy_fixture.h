@@ -393,6 +393,23 @@ class DeployWorkerProcess {
   std::unique_ptr<BackgroundProcess> process_;
 };
 
+// A deploy group without committed offsets starts at the end of the topic (a new host deploys
+// the next push, not history). The README's recipe for deploying what is already there at
+// first start: `ingestctl replay --group G --topic T --from-time ...` before the worker runs.
+// Runs that recipe (from an hour ago: every record of a per-test topic) when `group` has no
+// committed offset on `topic` yet; fails the test when ingestctl does.
+inline void replay_history_for_new_group(const std::string& group, const std::string& topic,
+                                         int partitions = 3) {
+  auto committed = committed_offsets(group, topic, partitions);
+  for (const auto& [partition, offset] : committed) {
+    if (offset != kafka::Consumer::kOffsetInvalid) return;  // not new
+  }
+  auto r = run_process({INGESTCTL_PATH, "replay", "--group", group, "--topic", topic,
+                        "--from-time", "-1h"},
+                       {{"KAFKA_BROKERS", test_brokers()}}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << "ingestctl replay: " << r.out << r.err;
+}
+
 // Committed offsets of `group` on every partition of `topic`.
 inline std::int64_t committed_total(const std::string& group, const std::string& topic,
                                     int partitions) {

@@ -24,6 +24,12 @@ std::string random_suffix() {
   return out;
 }
 
+std::map<std::string, std::string> headers_of(const kafka::ConsumedRecord& record) {
+  std::map<std::string, std::string> out;
+  for (const auto& h : record.headers) out[h.name] = h.value;
+  return out;
+}
+
 class DeployWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,11 +56,35 @@ class DeployWorkerTest : public ::testing::Test {
     return t;
   }
 
+  // With `replay_history` (the default), a host seen for the first time first gets the
+  // README's first-start recipe (ingestctl replay), so pushes published before it started are
+  // deployed; without it the worker starts as a new host does: at the end of the topic.
   std::unique_ptr<DeployWorkerProcess> start(const std::vector<TargetSpec>& targets,
-                                             std::map<std::string, std::string> env = {}) {
+                                             std::map<std::string, std::string> env = {},
+                                             bool replay_history = true) {
     if (!env.count("DEPLOY_HOST")) env["DEPLOY_HOST"] = host_;
     env["TOPIC_PREFIX"] = prefix_;
+    if (replay_history) {
+      replay_history_for_new_group("deploy-" + env["DEPLOY_HOST"], prefix_ + "github");
+    }
     return std::make_unique<DeployWorkerProcess>(dir_.path(), deploy_yaml(targets), env);
+  }
+
+  // Publishes pings (keyed like this test's pushes, so on their partition) until `group`
+  // has committed one: from then on the worker is positioned and sees every new record.
+  void wait_until_consuming(const std::string& group, DeployWorkerProcess& worker) {
+    int pings = 0;
+    bool consuming = eventually_for(90s, [&] {
+      publish_event(*publisher_, topic_, repo_, "ev-ready-" + std::to_string(++pings), "ping",
+                    R"({"zen":"Anything added dilutes everything else.","hook_id":7})");
+      return eventually_for(2s, [&] {
+        for (const auto& [p, offset] : committed_offsets(group, topic_, 3)) {
+          if (offset != kafka::Consumer::kOffsetInvalid) return true;
+        }
+        return false;
+      });
+    });
+    ASSERT_TRUE(consuming) << "the worker never committed a ping\n" << worker.log();
   }
 
   Push push(const std::string& after, const std::string& before = kZeroSha) {
@@ -568,6 +598,181 @@ TEST_F(DeployWorkerTest, InvalidConfigurationStopsStartupListingEveryProblem) {
         std::string("deploy.targets[2].surprise: unknown key")}) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << "missing: " << expected << "\n" << r.err;
   }
+}
+
+// ---- replay safety and first start -------------------------------------------------------------
+
+TEST_F(DeployWorkerTest, ANewHostStartsAtTheEndDeployingTheNextPushNotHistory) {
+  auto dir = repos_->clone("target");
+  auto history = repos_->commit_and_push("released before this host existed");
+  publish_push(*publisher_, topic_, push(history), "ev-history");
+  const std::string group = "deploy-" + host_;
+  auto worker = start({target(dir)}, {}, /*replay_history=*/false);
+  wait_until_consuming(group, *worker);
+
+  auto next = repos_->commit_and_push("the next release");
+  publish_push(*publisher_, topic_, push(next, history), "ev-next");
+  ASSERT_FALSE(wait_for_result(repo_, "ev-next", "success").empty()) << worker->log();
+  auto results = deploy_results(repo_);
+  ASSERT_EQ(results.size(), 1u) << "history was handled too\n" << worker->log();
+  auto ran = read_recorded(recorded_);
+  ASSERT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[0].sha, next);
+  EXPECT_EQ(repos_->head(dir), next);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST_F(DeployWorkerTest, TheFirstStartRecipeDeploysOnlyTheCurrentTipOfHistory) {
+  auto dir = repos_->clone("target");
+  auto old = repos_->commit_and_push("old release");
+  publish_push(*publisher_, topic_, push(old), "ev-old");
+  auto tip = repos_->commit_and_push("current release");
+  publish_push(*publisher_, topic_, push(tip, old), "ev-tip");
+  auto worker = start({target(dir)});  // the README's recipe first, then the worker
+
+  ASSERT_FALSE(wait_for_result(repo_, "ev-tip", "success").empty()) << worker->log();
+  auto olds = results_for_event(deploy_results(repo_), "ev-old");
+  ASSERT_EQ(olds.size(), 1u) << worker->log();
+  EXPECT_EQ(olds[0]["status"], "skipped");
+  // Superseded when both arrive in one batch, stale when the tip rule sees it alone.
+  EXPECT_TRUE(olds[0]["reason"] == "superseded" || olds[0]["reason"] == "stale") << olds[0].raw;
+  auto ran = read_recorded(recorded_);
+  ASSERT_EQ(ran.size(), 2u) << "only the tip ran its commands";
+  EXPECT_EQ(ran[0].sha, tip);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST_F(DeployWorkerTest, AnOldSignedPushPostedAgainIsStaleAndRollsNothingBack) {
+  IngestdProcess ingestd;
+  prefix_ = ingestd.topic("github").substr(0, ingestd.topic("github").size() - 6);
+  topic_ = ingestd.topic("github");
+  create_topics({topic_ + ".dlq"});
+  auto dir = repos_->clone("target");
+  auto base = repos_->head(dir);
+  auto worker = start({target(dir)});
+
+  auto good = repos_->commit_and_push("good release");
+  const std::string captured = push_payload(push(good, base));
+  auto r = ingestd.post_github(captured, "delivery-good");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer") << ingestd.log();
+  ASSERT_FALSE(wait_for_result(repo_, "delivery-good", "success").empty()) << worker->log();
+  auto newer = repos_->commit_and_push("newer release");
+  r = ingestd.post_github(push_payload(push(newer, good)), "delivery-newer");
+  ASSERT_TRUE(r && r->status == 200);
+  ASSERT_FALSE(wait_for_result(repo_, "delivery-newer", "success").empty()) << worker->log();
+
+  // An attacker who saw the first delivery posts it again, validly signed, under a new id,
+  // with headers that try to pass it off as an operator's replay.
+  auto replayed = ingestd.post(
+      "github",
+      {"Content-Type: application/json", "X-GitHub-Event: push", "X-GitHub-Delivery: delivery-attack",
+       "X-Hub-Signature-256: " + github_signature(captured), "replayed-from: " + topic_ + "/0/0",
+       "redrive-for-group: deploy-" + host_},
+      captured);
+  ASSERT_TRUE(replayed && replayed->status == 200);
+  auto attack = wait_for_result(repo_, "delivery-attack", "skipped");
+  ASSERT_EQ(attack.size(), 1u) << worker->log();
+  EXPECT_EQ(attack[0]["reason"], "stale") << attack[0].raw;
+  EXPECT_EQ(attack[0]["sha"], good);
+  EXPECT_EQ(repos_->head(dir), newer) << "rolled back by a re-POSTed push";
+  EXPECT_EQ(read_recorded(recorded_).size(), 4u) << "commands ran for the attack";
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST_F(DeployWorkerTest, SigtermReachesACommandThatIgnoresItAsSigkill) {
+  auto dir = repos_->clone("target");
+  const std::string pid_file = dir_.path() + "/stubborn.pid";
+  auto t = target(dir, {{recorder_, "start"},
+                        {"/bin/sh", "-c", "trap '' TERM; echo $$ > " + pid_file +
+                                              "; exec /bin/sleep 120"}});
+  auto worker = start({t});
+  auto sha = repos_->commit_and_push("a stubborn deploy");
+  publish_push(*publisher_, topic_, push(sha), "ev-stubborn");
+  ASSERT_TRUE(eventually_for(60s, [&] { return !read_lines(pid_file).empty(); })) << worker->log();
+  const int stubborn = std::stoi(read_lines(pid_file).at(0));
+  ASSERT_TRUE(process_alive(stubborn));
+
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(worker->stop(), 0) << worker->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "SPEC §5: exit within 10 s";
+  EXPECT_TRUE(eventually_for(5s, [&] { return !process_alive(stubborn); }))
+      << "a command that ignores SIGTERM outlived the worker";
+  EXPECT_TRUE(deploy_results(repo_).empty()) << "an abandoned deploy has no result";
+}
+
+// ---- redrive and replay for one host (SPEC §5: redrive-for-group) --------------------------------
+// These two need the runtime side (dlq-group on dead letters, skipping records whose
+// redrive-for-group names another group), written on another branch.
+
+TEST_F(DeployWorkerTest, ARedrivenDeadLetterIsDeployedByTheHostThatFailedItOnly) {
+  auto dir_a = repos_->clone("host-a");
+  auto dir_b = repos_->clone("host-b");
+  git(dir_a, {"remote", "add", "flaky", dir_.path() + "/not-there-yet.git"});
+  std::string host_a = "alpha-" + random_suffix(), host_b = "beta-" + random_suffix();
+  auto target_a = target(dir_a);
+  target_a.remote = "flaky";
+  auto a = start({target_a}, {{"DEPLOY_HOST", host_a}, {"WORKER_MAX_ATTEMPTS", "2"}});
+  auto b = start({target(dir_b)}, {{"DEPLOY_HOST", host_b}});
+  auto sha = repos_->commit_and_push("host a cannot fetch this yet");
+  publish_push(*publisher_, topic_, push(sha), "ev-1");
+
+  // b deploys; a cannot fetch and dead-letters the push, naming its group.
+  ASSERT_FALSE(wait_for_result(repo_, "ev-1", "success").empty()) << b->log();
+  auto letters = read_topic(topic_ + ".dlq", 1, 90s);
+  ASSERT_EQ(letters.size(), 1u) << a->log();
+  EXPECT_EQ(headers_of(letters[0])["dlq-group"], "deploy-" + host_a);
+
+  // The remote is back; the operator redrives the dead letter.
+  git(dir_a, {"remote", "set-url", "flaky", repos_->origin()});
+  auto redrive = run_process({INGESTCTL_PATH, "redrive", topic_ + ".dlq"},
+                             {{"KAFKA_BROKERS", test_brokers()}});
+  ASSERT_EQ(redrive.exit_code, 0) << redrive.out << redrive.err;
+  ASSERT_TRUE(eventually_for(90s, [&] {
+    for (const auto& r : results_for_event(deploy_results(repo_), "ev-1")) {
+      if (r["host"] == host_a && r["status"] == "success") return true;
+    }
+    return false;
+  })) << a->log();
+  EXPECT_EQ(repos_->head(dir_a), sha);
+
+  // b has consumed the redriven record too (its group is at the end) and did nothing with it.
+  const auto ends = record_count(topic_);
+  ASSERT_TRUE(eventually_for(60s, [&] { return committed_total("deploy-" + host_b, topic_, 3) == ends; }))
+      << b->log();
+  std::size_t b_results = 0;
+  for (const auto& r : results_for_event(deploy_results(repo_), "ev-1")) b_results += r["host"] == host_b;
+  EXPECT_EQ(b_results, 1u) << "host b handled a redrive meant for host a\n" << b->log();
+  EXPECT_EQ(read_recorded(recorded_).size(), 4u) << "two commands on each host, once";
+}
+
+TEST_F(DeployWorkerTest, AReplayForOneGroupRollsBackThatHostOnly) {
+  auto dir_a = repos_->clone("host-a");
+  auto dir_b = repos_->clone("host-b");
+  std::string host_a = "alpha-" + random_suffix(), host_b = "beta-" + random_suffix();
+  auto a = start({target(dir_a)}, {{"DEPLOY_HOST", host_a}});
+  auto b = start({target(dir_b)}, {{"DEPLOY_HOST", host_b}});
+  auto good = repos_->commit_and_push("good");
+  publish_push(*publisher_, topic_, push(good), "ev-good");
+  auto count_success = [&](const std::string& event) {
+    int n = 0;
+    for (const auto& r : results_for_event(deploy_results(repo_), event)) n += r["status"] == "success";
+    return n;
+  };
+  ASSERT_TRUE(eventually_for(90s, [&] { return count_success("ev-good") == 2; })) << a->log() << b->log();
+  auto bad = repos_->commit_and_push("bad");
+  publish_push(*publisher_, topic_, push(bad, good), "ev-bad");
+  ASSERT_TRUE(eventually_for(90s, [&] { return count_success("ev-bad") == 2; })) << a->log() << b->log();
+
+  auto replay = run_process({INGESTCTL_PATH, "replay", "--topic", topic_, "--event-id", "ev-good",
+                             "--for-group", "deploy-" + host_b},
+                            {{"KAFKA_BROKERS", test_brokers()}});
+  ASSERT_EQ(replay.exit_code, 0) << replay.out << replay.err;
+  ASSERT_TRUE(eventually_for(90s, [&] { return repos_->head(dir_b) == good; })) << b->log();
+  const auto ends = record_count(topic_);
+  ASSERT_TRUE(eventually_for(60s, [&] { return committed_total("deploy-" + host_a, topic_, 3) == ends; }))
+      << a->log();
+  EXPECT_EQ(repos_->head(dir_a), bad) << "host a rolled back by a replay for host b";
+  EXPECT_EQ(count_success("ev-good"), 3) << "the replay deployed on b only";
 }
 
 }  // namespace

@@ -328,5 +328,121 @@ TEST(ReplayRedrive, HelpAndUsageErrors) {
   EXPECT_EQ(ingestctl({"redrive"}).exit_code, 2);
 }
 
+TEST(ReplayRedrive, ReplayRefusesAForwardMoveUnlessAllowSkipIsGiven) {
+  constexpr int kPartitions = 2;
+  auto topic = create_test_topic("replay-forward", kPartitions);
+  auto group = unique_name("g");
+  auto publisher = test_publisher();
+  publish(*publisher, topic, numbered("k-", 8));
+  // The group is at the beginning, nothing handled yet.
+  auto start = ingestctl({"replay", "--group", group, "--topic", topic, "--from-time", "-1h"});
+  ASSERT_EQ(start.exit_code, 0) << describe(start);
+  const std::map<int, std::int64_t> beginning = {{0, 0}, {1, 0}};
+  ASSERT_EQ(committed_offsets(group, topic, kPartitions), beginning);
+  const auto ends = end_offsets(topic);
+  const std::int64_t total = ends.at(0) + ends.at(1);
+  ASSERT_EQ(total, 8);
+  const std::string later = format_rfc3339_ms(std::chrono::system_clock::now() + 1h);
+
+  auto refused = ingestctl({"replay", "--group", group, "--topic", topic, "--from-time", later});
+  EXPECT_EQ(refused.exit_code, 1) << describe(refused);
+  EXPECT_NE(refused.err.find("would skip " + std::to_string(total) + " records"),
+            std::string::npos)
+      << describe(refused);
+  EXPECT_NE(refused.err.find("--allow-skip"), std::string::npos) << describe(refused);
+  EXPECT_EQ(committed_offsets(group, topic, kPartitions), beginning) << "refused, yet moved";
+
+  auto dry = ingestctl(
+      {"replay", "--group", group, "--topic", topic, "--from-time", later, "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << describe(dry);
+  EXPECT_NE(dry.out.find("a real run would be refused"), std::string::npos) << describe(dry);
+  EXPECT_EQ(committed_offsets(group, topic, kPartitions), beginning);
+
+  auto allowed = ingestctl(
+      {"replay", "--group", group, "--topic", topic, "--from-time", later, "--allow-skip"});
+  ASSERT_EQ(allowed.exit_code, 0) << describe(allowed);
+  EXPECT_EQ(committed_offsets(group, topic, kPartitions), ends);
+
+  // --allow-skip belongs to the --group form only.
+  EXPECT_EQ(ingestctl({"replay", "--topic", topic, "--event-id", "e-k-1", "--allow-skip"}).exit_code,
+            2);
+}
+
+TEST(ReplayRedrive, ReplayForGroupAddressesTheCopyToThatGroupOnly) {
+  auto topic = create_test_topic("replay-for-group", 1);
+  auto publisher = test_publisher();
+  auto d = kafka::publish_and_wait(
+      *publisher,
+      {topic, "k", {{"event-id", "e-1"}, {"redrive-for-group", "deploy-old"}}, "v"}, 30s);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+
+  auto r = ingestctl({"replay", "--topic", topic, "--event-id", "e-1", "--for-group", "deploy-a"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("for-group=deploy-a"), std::string::npos) << describe(r);
+  auto everyone = ingestctl({"replay", "--topic", topic, "--event-id", "e-1"});
+  ASSERT_EQ(everyone.exit_code, 0) << describe(everyone);
+
+  auto records = read_topic(topic, 3);
+  ASSERT_EQ(records.size(), 3u);
+  auto addressed = headers_of(records[1]);
+  EXPECT_EQ(addressed["replayed-from"], topic + "/0/0");
+  EXPECT_EQ(addressed["redrive-for-group"], "deploy-a");
+  std::size_t for_group_headers = 0;
+  for (const auto& h : records[1].headers) for_group_headers += h.name == "redrive-for-group";
+  EXPECT_EQ(for_group_headers, 1u) << "the original's redrive-for-group was kept as well";
+  auto unaddressed = headers_of(records[2]);
+  EXPECT_EQ(unaddressed["replayed-from"], topic + "/0/0");
+  EXPECT_EQ(unaddressed.count("redrive-for-group"), 0u)
+      << "without --for-group the copy is for every group";
+
+  EXPECT_EQ(ingestctl({"replay", "--group", "g", "--topic", topic, "--from-time", "-1h",
+                       "--for-group", "g"})
+                .exit_code,
+            2)
+      << "--for-group belongs to the --event-id form only";
+}
+
+TEST(ReplayRedrive, RedriveAddressesEachDeadLetterToTheGroupThatDeadLetteredIt) {
+  auto topic = create_test_topic("redrive-for-group", 1);
+  auto dlq = topic + ".dlq";
+  create_topics({dlq}, 1);
+  auto publisher = test_publisher();
+  auto letter = [&](const std::string& id, kafka::Headers extra) {
+    kafka::Headers h = {{"event-id", id},
+                        {"dlq-reason", "git fetch origin: exit 128"},
+                        {"dlq-worker", "deploy"},
+                        {"dlq-original-topic", topic},
+                        {"dlq-original-partition", "0"},
+                        {"dlq-original-offset", "0"}};
+    h.insert(h.end(), extra.begin(), extra.end());
+    auto d = kafka::publish_and_wait(*publisher, {dlq, "k-" + id, h, "v-" + id}, 30s);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+  };
+  letter("e-a", {{"dlq-group", "deploy-alpha"}});
+  // Dead-lettered by alpha while handling a copy that was addressed to beta: alpha's letter.
+  letter("e-b", {{"dlq-group", "deploy-alpha"}, {"redrive-for-group", "deploy-beta"}});
+  letter("e-old", {});  // from a runtime that wrote no dlq-group: for every group
+
+  auto r = ingestctl({"redrive", dlq});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("event_id=e-a redrive-count=1 for-group=deploy-alpha"), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("event_id=e-old redrive-count=1 for-group=all"), std::string::npos)
+      << describe(r);
+
+  auto records = read_topic(topic, 3);
+  ASSERT_EQ(records.size(), 3u);
+  std::map<std::string, std::vector<std::string>> for_group;  // event id → header values
+  for (const auto& rec : records) {
+    auto h = headers_of(rec);
+    for (const auto& x : rec.headers) {
+      if (x.name == "redrive-for-group") for_group[h["event-id"]].push_back(x.value);
+    }
+  }
+  EXPECT_EQ(for_group["e-a"], std::vector<std::string>{"deploy-alpha"});
+  EXPECT_EQ(for_group["e-b"], std::vector<std::string>{"deploy-alpha"});
+  EXPECT_TRUE(for_group["e-old"].empty());
+}
+
 }  // namespace
 }  // namespace wi::testing

@@ -25,11 +25,10 @@ using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr auto kPollSlice = 20ms;
-// After the program exits, output still in the pipe is read for this long: a background
-// child that inherited the pipe must not keep the deploy waiting.
+// After the program exits (and its group is killed), output still in the pipe is read for
+// this long: a process that left the group (setsid) but kept the pipe must not keep the
+// deploy waiting.
 constexpr auto kDrainAfterExit = 200ms;
-// Between SIGTERM and SIGKILL when the worker shuts down.
-constexpr auto kStopGrace = 2s;
 
 std::string env_value(const std::vector<std::string>& env, std::string_view name) {
   for (const auto& entry : env) {
@@ -98,6 +97,15 @@ void kill_leftover_group(const std::string& file) {
     }
   }
   std::remove(file.c_str());
+}
+
+// True once `pid` (our child) has exited, without reaping it: until it is reaped its pid
+// stays taken, so the group it led can still be signalled by that id without hitting a
+// process that reused it.
+bool exited_unreaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
 }
 
 void write_group_file(const std::string& file, pid_t pgid) {
@@ -226,7 +234,11 @@ CommandOutcome PosixCommandRunner::run(const CommandSpec& spec) {
   char buf[65536];
   while (true) {
     auto now = SteadyClock::now();
-    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+    if (!exited && exited_unreaped(pid)) {
+      // A step ends with its program: whatever it left running in its group (`cmd &`,
+      // daemons that did not detach) is killed before the next step or deploy starts.
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       exited = true;
       drain_until = now + kDrainAfterExit;
     }
@@ -238,7 +250,7 @@ CommandOutcome PosixCommandRunner::run(const CommandSpec& spec) {
       } else if (spec.stopping && spec.stopping()) {
         ::kill(-pid, SIGTERM);
         out.interrupted = true;
-        kill_at = now + kStopGrace;
+        kill_at = now + spec.stop_grace;
       }
     }
     if (out.interrupted && !exited && !killed && now >= kill_at) {

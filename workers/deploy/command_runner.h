@@ -4,8 +4,13 @@
 // run through it.
 //
 // PosixCommandRunner (posix_spawn):
-// - The child leads a new process group, so a timeout kills it and everything it started
-//   (kill(-pgid, SIGKILL)); a shutdown request gets SIGTERM first, then SIGKILL.
+// - The child leads a new process group, and the group dies with the step: a timeout kills
+//   it and everything it started (kill(-pgid, SIGKILL)); a shutdown request sends SIGTERM
+//   first, then SIGKILL after a grace period (a command that ignores SIGTERM still stops);
+//   and when the program exits by itself, whatever it left running in its group (background
+//   children) is killed too (SIGKILL), before the leader is reaped so its pid cannot have
+//   been reused. A service a deploy restarts must be started by a service manager
+//   (systemctl, docker) or detach with setsid; only then does it outlive the step.
 // - stdin is /dev/null; stdout and stderr share one pipe whose last `output_limit` bytes are
 //   kept; no descriptor of the worker (Kafka sockets, the metrics listener) leaks into it.
 // - Signal mask and dispositions are reset (the worker blocks SIGTERM and ignores SIGPIPE).
@@ -32,6 +37,7 @@ struct CommandSpec {
   std::chrono::milliseconds timeout{60000};
   std::size_t output_limit = 4096;
   std::function<bool()> stopping;  // may be empty; true → stop the child and report interrupted
+  std::chrono::milliseconds stop_grace{2000};  // between SIGTERM and SIGKILL when stopping
   std::string group_file;          // may be empty
 };
 

@@ -209,6 +209,28 @@ HandleResult DeployHandler::deploy(const Delivery& delivery, const Target& targe
     return finish(r, HandleResult::retry(message));
   }
 
+  // The tip rule (SPEC §5): GitHub's signature has no timestamp, so a captured push can be
+  // POSTed again later. Without `replayed-from` (which only `ingestctl replay` writes and
+  // ingestd never forwards) a push deploys only while it is still the tip of its ref.
+  if (replayed.empty()) {
+    auto tip = git_.remote_ref(target.dir, target.remote, push.ref);
+    if (!tip) {
+      r.status = DeployStatus::kFailure;
+      r.reason = reason::kGitFailed;
+      r.detail = tip.error().message;
+      return finish(r, HandleResult::processed());
+    }
+    if (!*tip || **tip != push.after) {
+      r.status = DeployStatus::kSkipped;
+      r.reason = reason::kStale;
+      r.detail = *tip ? fmt::format("{} is at {} on {}, not at this push's commit; only the tip "
+                                    "deploys unless the push is replayed with ingestctl replay",
+                                    push.ref, short_sha(**tip), target.remote)
+                      : fmt::format("{} is not on {} after the fetch", push.ref, target.remote);
+      return finish(r, HandleResult::skipped(reason::kStale));
+    }
+  }
+
   auto fail = [&](const char* why, std::string detail, const std::string& sha) {
     r.status = DeployStatus::kFailure;
     r.reason = why;

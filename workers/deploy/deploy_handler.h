@@ -10,7 +10,9 @@
 //     `after` checked out and its
 //       deploy finished here      → result skipped/already_deployed (or already_failed)
 //     else: fetch (failure → retry with backoff; on the last attempt a failure/fetch_failed
-//       result, then the runtime dead-letters), resolve `after` (missing → failure), check
+//       result, then the runtime dead-letters); without a `replayed-from` header, `after`
+//       must be the ref's tip on the remote now (else result skipped/stale: the tip rule,
+//       so a re-POSTed old push cannot roll back); resolve `after` (missing → failure), check
 //       out detached and forced, run the commands in order (first failure stops: failure)
 //     → result success|failure on github.deploys, commit statuses when configured.
 //

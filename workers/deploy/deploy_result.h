@@ -26,6 +26,7 @@ const char* to_string(DeployStatus status);
 namespace reason {
 inline constexpr const char* kDeployed = "deployed";
 inline constexpr const char* kSuperseded = "superseded";
+inline constexpr const char* kStale = "stale";  // not the ref's tip, and not a replay
 inline constexpr const char* kDeleted = "deleted";
 inline constexpr const char* kAlreadyDeployed = "already_deployed";
 inline constexpr const char* kAlreadyFailed = "already_failed";

@@ -95,6 +95,10 @@ worker::WorkerDescription deploy_worker_description(const config::Environment& e
     warn_about_limits(agent->config(), worker_config);
     worker::WorkerParts parts;
     parts.topics = {worker_config.layout.webhook_topic(agent->config().source)};
+    // A new host (a group with no committed offsets) deploys the next push, not every push
+    // still retained: history is not replayed by accident. The README shows how to deploy
+    // the current tip at first start (ingestctl replay).
+    parts.auto_offset_reset = "latest";
     parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->handler().attach_metrics(r); };
     parts.handler = std::move(agent);
     return parts;

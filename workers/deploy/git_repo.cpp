@@ -64,8 +64,9 @@ GitRepo::GitRepo(CommandRunner& runner, std::map<std::string, std::string> base_
 }
 
 CommandOutcome GitRepo::git(const std::string& dir, std::vector<std::string> args,
-                            const std::function<bool()>& stopping) {
+                            const std::function<bool()>& stopping, std::size_t output_limit) {
   CommandSpec spec;
+  spec.output_limit = output_limit;
   spec.argv = {"git"};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.cwd = dir;
@@ -103,6 +104,9 @@ Status GitRepo::fetch(const std::string& dir, const std::string& remote, bool ta
   }
   args.push_back("--");
   args.push_back(remote);
+  // Every branch into refs/remotes/<remote>/, whatever the clone's own refspec (a
+  // --single-branch or mirror clone): remote_ref() reads the tips from there.
+  args.push_back("+refs/heads/*:refs/remotes/" + remote + "/*");
   auto out = git(dir, args, stopping);
   if (out.ok()) return {};
   auto message = fmt::format("git fetch {}: {}", remote, describe(out));
@@ -143,6 +147,41 @@ Status GitRepo::checkout(const std::string& dir, const std::string& commit) {
                        "--detach", commit, "--"});
   if (out.ok()) return {};
   return Error::internal(fmt::format("git checkout {}: {}", commit, describe(out)));
+}
+
+Result<std::optional<std::string>> GitRepo::remote_ref(const std::string& dir,
+                                                      const std::string& remote,
+                                                      const std::string& ref) {
+  static constexpr std::string_view kHeads = "refs/heads/", kTags = "refs/tags/";
+  std::string local_name, pattern;
+  if (ref.compare(0, kHeads.size(), kHeads) == 0) {
+    local_name = "refs/remotes/" + remote + "/" + ref.substr(kHeads.size());
+    pattern = "refs/remotes/" + remote + "/";  // the remote name is config, not payload
+  } else if (ref.compare(0, kTags.size(), kTags) == 0) {
+    local_name = ref;
+    pattern = "refs/tags/";
+  } else {
+    return std::optional<std::string>();
+  }
+  // Every ref under the pattern, matched here: the pushed ref's name never reaches an argv
+  // (where it would also be a glob). The whole listing is kept, or the answer is an error.
+  constexpr std::size_t kListingLimit = 8 << 20;
+  auto out = git(dir, {"for-each-ref", "--format=%(objectname) %(refname)", pattern}, {},
+                 kListingLimit);
+  if (!out.ok()) return Error::internal(fmt::format("git for-each-ref: {}", describe(out)));
+  if (out.output_bytes > kListingLimit) {
+    return Error::internal(fmt::format("git for-each-ref {}: more than {} bytes of refs", pattern,
+                                       kListingLimit));
+  }
+  for (const auto& line : lines(out.output_tail)) {
+    auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    if (line.compare(space + 1, std::string::npos, local_name) == 0 &&
+        is_sha(line.substr(0, space))) {
+      return std::optional<std::string>(line.substr(0, space));
+    }
+  }
+  return std::optional<std::string>();
 }
 
 }  // namespace wi::deploy

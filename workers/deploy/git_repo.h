@@ -30,7 +30,8 @@ class Git {
   virtual ~Git() = default;
   // The work tree containing `dir`, after checking that `remote` is configured in it.
   virtual Result<WorkTree> inspect(const std::string& dir, const std::string& remote) = 0;
-  // Fetches the remote's branches (and tags when `tags`), pruning deleted ones.
+  // Fetches the remote's branches into refs/remotes/<remote>/ (and tags when `tags`),
+  // pruning deleted ones.
   virtual Status fetch(const std::string& dir, const std::string& remote, bool tags,
                        const std::function<bool()>& stopping) = 0;
   // HEAD's commit; nullopt in a repository without commits.
@@ -41,6 +42,14 @@ class Git {
                                                             const std::string& sha) = 0;
   // Detached, forced: local changes to tracked files are discarded.
   virtual Status checkout(const std::string& dir, const std::string& commit) = 0;
+  // Where the remote's `ref` points in this clone as of the last fetch(): refs/heads/<b> is
+  // read from refs/remotes/<remote>/<b>, refs/tags/<t> from refs/tags/<t> (the tag object
+  // for an annotated tag, as GitHub's `after` is). nullopt when the ref is not there (deleted
+  // on the remote, or never fetched). `ref` is payload text: it is compared, never passed to
+  // git.
+  virtual Result<std::optional<std::string>> remote_ref(const std::string& dir,
+                                                        const std::string& remote,
+                                                        const std::string& ref) = 0;
 };
 
 class GitRepo final : public Git {
@@ -56,10 +65,13 @@ class GitRepo final : public Git {
   Result<std::optional<std::string>> resolve_commit(const std::string& dir,
                                                     const std::string& sha) override;
   Status checkout(const std::string& dir, const std::string& commit) override;
+  Result<std::optional<std::string>> remote_ref(const std::string& dir, const std::string& remote,
+                                                const std::string& ref) override;
 
  private:
   CommandOutcome git(const std::string& dir, std::vector<std::string> args,
-                     const std::function<bool()>& stopping = {});
+                     const std::function<bool()>& stopping = {},
+                     std::size_t output_limit = CommandSpec{}.output_limit);
 
   CommandRunner& runner_;
   std::vector<std::string> env_;

@@ -13,7 +13,9 @@
 #include "common/signals.h"
 #include "common/metrics.h"
 #include "common/http/server.h"
+#include "workers/runtime/deferred_publisher.h"
 #include "workers/runtime/metrics_endpoint.h"
+#include "workers/runtime/rdkafka_consumers.h"
 #include "workers/runtime/worker_runtime.h"
 
 namespace wi::worker {
@@ -42,18 +44,13 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
-  kafka::PublisherOptions publisher_options;
-  publisher_options.client = config.client(name + "-worker");
-  auto publisher = kafka::RdKafkaPublisher::create(publisher_options);
-  if (!publisher) {
-    std::cerr << name << "-worker: " << publisher.error().message << "\n";
-    return 1;
-  }
-  // Declared before the parts: a handler may keep references into it until it is destroyed.
+  // Declared before the parts: a handler may keep references into these until it is destroyed.
   metrics::Registry registry;
+  DeferredPublisher publisher;  // bound to the real producer once logging is set up
+  std::unique_ptr<kafka::RdKafkaPublisher> producer;
   WorkerParts parts;
   try {
-    parts = description.build(*loader, config, **publisher);
+    parts = description.build(*loader, config, publisher);
     // Sections of other binaries are theirs to validate; this kind's own is checked in full.
     for (const char* other : {"ingest", "sources", "dropbox", "chargify", "deploy", "test_worker"}) {
       if (other == description.config_section || !loader->has({other})) continue;
@@ -64,8 +61,19 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
+  // Before the first Kafka client: librdkafka logs from its own threads, through this setup.
   log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
   auto log = log::get(name + "-worker");
+
+  kafka::PublisherOptions publisher_options;
+  publisher_options.client = config.client(name + "-worker");
+  auto created = kafka::RdKafkaPublisher::create(publisher_options);
+  if (!created) {
+    log->error("cannot create the Kafka producer: {}", created.error().message);
+    return 1;
+  }
+  producer = std::move(*created);
+  publisher.bind(*producer);
 
   if (parts.attach_metrics) parts.attach_metrics(registry);
   SystemClock clock;
@@ -74,11 +82,13 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   options.group = config.group;
   options.topics = parts.topics;
   options.state_topic = parts.state_topic;
+  options.auto_offset_reset = parts.auto_offset_reset;
   options.client = config.client(name + "-worker");
   options.max_attempts = config.max_attempts;
   options.backoff_initial = config.backoff_initial;
   options.backoff_max = config.backoff_max;
-  WorkerRuntime runtime(options, *parts.handler, **publisher, registry, clock);
+  WorkerRuntime runtime(options, *parts.handler, rdkafka_consumers(options), *producer, registry,
+                        clock);
 
   std::atomic<bool> healthy{false};
   MetricsEndpoint endpoint(registry, healthy);
@@ -119,7 +129,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);
   }
   signal_thread.join();
-  if (auto s = (*publisher)->flush(std::chrono::seconds(5)); !s) {
+  if (auto s = producer->flush(std::chrono::seconds(5)); !s) {
     log->warn("flush at exit: {}", s.error().message);
   }
   server.stop();

@@ -23,6 +23,9 @@ struct WorkerParts {
   std::optional<std::string> state_topic;
   // Registers the kind's own metrics in the registry the worker serves on /metrics.
   std::function<void(metrics::Registry&)> attach_metrics;
+  // Where a group without committed offsets starts: "earliest" (every retained record) or
+  // "latest" (only records published after it joined).
+  std::string auto_offset_reset = "earliest";
 };
 
 struct WorkerDescription {
@@ -30,7 +33,8 @@ struct WorkerDescription {
   std::string config_section;  // the kind's own YAML section (validated by build())
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
-  // handler. `publisher` (acks=all) may be kept for result records.
+  // handler. `publisher` (acks=all) may be kept for result records; it takes records only
+  // after build() returned (the Kafka producer is created once logging is set up).
   std::function<WorkerParts(config::Loader& loader, const WorkerConfig& config,
                             kafka::Publisher& publisher)>
       build;

@@ -1,11 +1,14 @@
 #include "workers/runtime/worker_runtime.h"
 
 #include <algorithm>
+#include <random>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
-#include "common/topics.h"
+#include "workers/runtime/dead_letter.h"
+#include "workers/runtime/state_restore.h"
 
 namespace wi::worker {
 
@@ -13,46 +16,19 @@ using kafka::ConsumedRecord;
 using kafka::TopicPartition;
 using namespace std::chrono_literals;
 
-const char* to_string(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kProcessed: return "processed";
-    case Outcome::kSkipped: return "skipped";
-    case Outcome::kRetry: return "retried";
-    case Outcome::kDeadLetter: return "dead_lettered";
-  }
-  return "unknown";
-}
-
-RuntimeMetrics::RuntimeMetrics(metrics::Registry& registry, const std::string& worker)
-    : records(registry.counter("worker_records_total", "Records handled, by outcome",
-                               {"worker", "outcome"})),
-      handle_seconds(registry
-                         .histogram("worker_handle_seconds", "Time spent in the handler per record",
-                                    metrics::kLatencyBuckets, {"worker"})
-                         .with({worker})),
-      rebalances(registry.counter("worker_rebalances_total", "Partition assignment changes", {"worker"})
-                     .with({worker})),
-      assigned_partitions(
-          registry.gauge("worker_assigned_partitions", "Partitions this process owns", {"worker"})
-              .with({worker})),
-      state_keys(registry.gauge("worker_state_store_keys", "Keys in the restored state stores",
-                                {"worker"})
-                     .with({worker})) {
-  for (const char* outcome : {"processed", "skipped", "retried", "dead_lettered"}) {
-    records.with({worker, outcome});
-  }
-}
-
 WorkerRuntime::WorkerRuntime(RuntimeOptions options, RecordHandler& handler,
-                             kafka::Publisher& publisher, metrics::Registry& registry,
-                             const Clock& clock)
+                             RuntimeConsumers consumers, kafka::Publisher& publisher,
+                             metrics::Registry& registry, const Clock& clock)
     : options_(std::move(options)),
       handler_(handler),
+      consumers_(std::move(consumers)),
       publisher_(publisher),
       registry_(registry),
       clock_(clock),
       metrics_(registry, options_.worker),
-      log_(log::get(options_.worker + "-worker")) {
+      log_(log::get(options_.worker + "-worker")),
+      backoff_(options_.backoff_initial, options_.backoff_max,
+               options_.jitter_seed ? *options_.jitter_seed : std::random_device{}()) {
   registry_.gauge_callback(
       "worker_consumer_lag", "Records between this consumer's position and the partition's end",
       {"topic", "partition"}, [this] {
@@ -68,13 +44,7 @@ WorkerRuntime::WorkerRuntime(RuntimeOptions options, RecordHandler& handler,
 WorkerRuntime::~WorkerRuntime() = default;
 
 Status WorkerRuntime::start() {
-  kafka::ConsumerOptions options;
-  options.client = options_.client;
-  options.group_id = options_.group;
-  options.listener = this;
-  options.session_timeout_ms = options_.session_timeout_ms;
-  options.max_poll_interval_ms = options_.max_poll_interval_ms;
-  auto consumer = kafka::RdKafkaConsumer::create(options);
+  auto consumer = consumers_.group(*this);
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
   if (auto s = consumer_->subscribe(options_.topics); !s) return s;
@@ -110,9 +80,7 @@ void WorkerRuntime::on_revoked(const std::vector<TopicPartition>& partitions, bo
     lag_.erase(tp);
   }
   metrics_.assigned_partitions.set(static_cast<double>(assigned_.size()));
-  std::size_t keys = 0;
-  for (const auto& [p, store] : state_) keys += store->size();
-  metrics_.state_keys.set(static_cast<double>(keys));
+  update_state_keys();
   log_->info("revoked {} partition(s){}, now {}", partitions.size(), lost ? " (lost)" : "",
              assigned_.size());
 }
@@ -125,79 +93,31 @@ void WorkerRuntime::restore_state(const std::vector<TopicPartition>& partitions)
   }
   if (mine.empty()) return;
   auto started = clock_.steady_now();
-  kafka::ConsumerOptions options;
-  options.client = options_.client;
-  options.client.client_id = options_.worker + "-restore";
-  // The restore consumer reads the changelog directly, never joining the group. A failure
-  // here leaves the worker unable to handle these partitions correctly: stop loudly.
-  auto restorer = kafka::RdKafkaConsumer::create(options);
-  if (!restorer) throw std::runtime_error("state restore: " + restorer.error().message);
-  auto ends = (*restorer)->end_offsets(changelog, 30s);
-  if (!ends) throw std::runtime_error("state restore: " + ends.error().message);
-  std::map<std::int32_t, std::int64_t> end_of;
-  for (const auto& e : *ends) end_of[e.partition] = e.offset;
-  std::vector<kafka::TopicPartitionOffset> start;
-  std::set<std::int32_t> remaining;
-  for (auto p : mine) {
-    state_[p] = std::make_unique<StateStore>(publisher_, changelog, p);
-    if (end_of[p] > 0) {
-      start.push_back({changelog, p, kafka::Consumer::kOffsetBeginning});
-      remaining.insert(p);
-    }
-  }
-  std::size_t applied = 0;
-  if (!start.empty()) {
-    if (auto s = (*restorer)->assign(start); !s) {
-      throw std::runtime_error("state restore: " + s.error().message);
-    }
-    auto deadline = clock_.steady_now() + 120s;
-    while (!remaining.empty()) {
-      if (clock_.steady_now() > deadline) {
-        throw std::runtime_error("state restore of " + changelog + " did not finish in 120 s");
-      }
-      auto r = (*restorer)->poll(200ms);
-      if (!r) continue;
-      if (!*r) continue;
-      const auto& rec = **r;
-      if (rec.key) {
-        state_[rec.partition]->apply(*rec.key, rec.null_value ? std::nullopt
-                                                              : std::optional<std::string>(rec.value));
-        ++applied;
-      }
-      if (rec.offset + 1 >= end_of[rec.partition]) remaining.erase(rec.partition);
-    }
-  }
-  (*restorer)->close();
+  // A failure here leaves the worker unable to handle these partitions correctly: stop loudly.
+  auto reader = consumers_.restore();
+  if (!reader) throw std::runtime_error("state restore: " + reader.error().message);
+  auto report = worker::restore_state(**reader, publisher_, changelog, mine, state_, clock_);
+  metrics_.state_keys.set(static_cast<double>(report.keys));
+  log_->info("restored {} state record(s) for {} partition(s) of {} in {} ms ({} keys)",
+             report.applied, mine.size(), changelog,
+             std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started)
+                 .count(),
+             report.keys);
+}
+
+void WorkerRuntime::update_state_keys() {
   std::size_t keys = 0;
   for (const auto& [p, store] : state_) keys += store->size();
   metrics_.state_keys.set(static_cast<double>(keys));
-  log_->info("restored {} state record(s) for {} partition(s) of {} in {} ms ({} keys)", applied,
-             mine.size(), changelog,
-             std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started)
-                 .count(),
-             keys);
 }
 
 // ---- the loop -----------------------------------------------------------------------------------
 
 void WorkerRuntime::run(const std::atomic<bool>& stop) {
+  last_commit_ = clock_.steady_now();  // "a second of work" counts from here, not from 0
   while (!stop) {
     resume_due_partitions();
-    auto batch = poll_batch();
-    // Group by partition, keeping offset order, so a handler can look ahead in its partition.
-    std::map<TopicPartition, std::vector<ConsumedRecord>> by_partition;
-    for (auto& rec : batch) by_partition[{rec.topic, rec.partition}].push_back(std::move(rec));
-    for (auto& [tp, records] : by_partition) {
-      for (std::size_t i = 0; i < records.size() && !stop; ++i) {
-        // A revocation during polling took this partition away: its new owner handles it.
-        if (!assigned_.count(tp)) break;
-        std::span<const ConsumedRecord> later(records.data() + i + 1, records.size() - i - 1);
-        if (!handle_record(records[i], later, stop)) break;
-        // Slow handlers: commit as we go, so a crash repeats at most a second of work.
-        if (clock_.steady_now() - last_commit_ >= std::chrono::seconds(1)) commit_pending();
-      }
-      if (stop) break;
-    }
+    handle_batch(poll_batch(), stop);
     commit_pending();
     update_lag();
   }
@@ -208,18 +128,35 @@ void WorkerRuntime::run(const std::atomic<bool>& stop) {
 
 std::vector<ConsumedRecord> WorkerRuntime::poll_batch() {
   std::vector<ConsumedRecord> batch;
-  auto first = consumer_->poll(100ms);
+  auto next = consumer_->poll(100ms);
   while (true) {
-    if (!first) {
-      if (!first.error().retryable) log_->error("consume: {}", first.error().message);
+    if (!next) {
+      if (!next.error().retryable) log_->error("consume: {}", next.error().message);
       break;
     }
-    if (!*first) break;
-    batch.push_back(std::move(**first));
+    if (!*next) break;
+    batch.push_back(std::move(**next));
     if (batch.size() >= options_.max_batch) break;
-    first = consumer_->poll(0ms);
+    next = consumer_->poll(0ms);
   }
   return batch;
+}
+
+void WorkerRuntime::handle_batch(std::vector<ConsumedRecord> batch, const std::atomic<bool>& stop) {
+  // Group by partition, keeping offset order, so a handler can look ahead in its partition.
+  std::map<TopicPartition, std::vector<ConsumedRecord>> by_partition;
+  for (auto& rec : batch) by_partition[{rec.topic, rec.partition}].push_back(std::move(rec));
+  for (auto& [tp, records] : by_partition) {
+    for (std::size_t i = 0; i < records.size() && !stop; ++i) {
+      // A revocation during polling took this partition away: its new owner handles it.
+      if (!assigned_.count(tp)) break;
+      std::span<const ConsumedRecord> later(records.data() + i + 1, records.size() - i - 1);
+      if (!handle_record(records[i], later, stop)) break;
+      // Slow handlers: commit as we go, so a crash repeats at most a second of work.
+      if (clock_.steady_now() - last_commit_ >= 1s) commit_pending();
+    }
+    if (stop) break;
+  }
 }
 
 bool WorkerRuntime::handle_record(const ConsumedRecord& record,
@@ -238,16 +175,7 @@ bool WorkerRuntime::handle_record(const ConsumedRecord& record,
     auto it = state_.find(record.partition);
     context.state = it == state_.end() ? nullptr : it->second.get();
   }
-  auto started = clock_.steady_now();
-  HandleResult result;
-  try {
-    result = handler_.handle(record, context);
-  } catch (const std::exception& e) {
-    // A handler bug must not take the worker down or lose the record.
-    result = HandleResult::retry(fmt::format("handler threw: {}", e.what()));
-  }
-  metrics_.handle_seconds.observe(
-      std::chrono::duration<double>(clock_.steady_now() - started).count());
+  HandleResult result = call_handler(record, context);
   if (result.outcome == Outcome::kRetry && stop) {
     // Abandoned at shutdown: not committed, handled again by the partition's next owner.
     return false;
@@ -258,11 +186,10 @@ bool WorkerRuntime::handle_record(const ConsumedRecord& record,
   }
   switch (result.outcome) {
     case Outcome::kProcessed:
+      break;
     case Outcome::kSkipped:
-      if (result.outcome == Outcome::kSkipped) {
-        log_->debug("skipped {}/{}@{}: {}", record.topic, record.partition, record.offset,
-                    result.reason);
-      }
+      log_->debug("skipped {}/{}@{}: {}", record.topic, record.partition, record.offset,
+                  result.reason);
       break;
     case Outcome::kRetry:
       metrics_.records.with({options_.worker, "retried"}).inc();
@@ -284,10 +211,31 @@ bool WorkerRuntime::handle_record(const ConsumedRecord& record,
   return true;
 }
 
+HandleResult WorkerRuntime::call_handler(const ConsumedRecord& record, HandlerContext& context) {
+  // A redriven or replayed record meant for one group only (SPEC §5): every other group lets
+  // it pass, so one deploy host's dead letter does not redeploy every host.
+  if (const std::string* for_group = kafka::find_header(record.headers, kRedriveForGroupHeader);
+      for_group && *for_group != options_.group) {
+    return HandleResult::skipped(fmt::format("{} is for group {}", kRedriveForGroupHeader,
+                                             *for_group));
+  }
+  auto started = clock_.steady_now();
+  HandleResult result;
+  try {
+    result = handler_.handle(record, context);
+  } catch (const std::exception& e) {
+    // A handler bug must not take the worker down or lose the record.
+    result = HandleResult::retry(fmt::format("handler threw: {}", e.what()));
+  }
+  metrics_.handle_seconds.observe(
+      std::chrono::duration<double>(clock_.steady_now() - started).count());
+  return result;
+}
+
 void WorkerRuntime::schedule_retry(const ConsumedRecord& record, int attempt,
                                    const std::string& reason) {
   TopicPartition tp{record.topic, record.partition};
-  auto delay = backoff(attempt);
+  auto delay = backoff_.delay(attempt);
   retries_[tp] = Retry{record.offset, attempt, clock_.steady_now() + delay};
   log_->warn("retry {}/{}@{} in {} ms (attempt {} of {}): {}", record.topic, record.partition,
              record.offset, delay.count(), attempt, options_.max_attempts, reason);
@@ -311,31 +259,13 @@ void WorkerRuntime::resume_due_partitions() {
   for (const auto& tp : due) paused_.erase(tp);
 }
 
-std::chrono::milliseconds WorkerRuntime::backoff(int attempt) {
-  // Exponential with full jitter in the upper half: spreads retries of many workers.
-  double base = static_cast<double>(options_.backoff_initial.count()) *
-                std::pow(2.0, std::min(attempt - 1, 20));
-  base = std::min(base, static_cast<double>(options_.backoff_max.count()));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(base * jitter(rng_)));
-}
-
 Status WorkerRuntime::dead_letter(const ConsumedRecord& record, int attempts,
                                   const std::string& reason) {
-  kafka::OutgoingRecord dlq;
-  dlq.topic = record.topic + topics::kDlqSuffix;
-  dlq.key = record.key;
-  dlq.value = record.value;
-  dlq.tombstone = record.null_value;
-  dlq.headers = record.headers;
-  dlq.headers.push_back({"dlq-reason", reason});
-  dlq.headers.push_back({"dlq-worker", options_.worker});
-  dlq.headers.push_back({"dlq-attempts", std::to_string(attempts)});
-  dlq.headers.push_back({"dlq-original-topic", record.topic});
-  dlq.headers.push_back({"dlq-original-partition", std::to_string(record.partition)});
-  dlq.headers.push_back({"dlq-original-offset", std::to_string(record.offset)});
-  auto delivered = kafka::publish_and_wait(publisher_, std::move(dlq), 30s);
-  if (!delivered) return delivered.error();
+  if (auto s = publish_dead_letter(publisher_, record,
+                                   {options_.worker, options_.group, attempts, reason});
+      !s) {
+    return s;
+  }
   const std::string* event_id = kafka::find_header(record.headers, "event-id");
   log_->warn("dead-lettered {}/{}@{} event_id={} after {} attempt(s): {}", record.topic,
              record.partition, record.offset, event_id ? *event_id : "-", attempts, reason);

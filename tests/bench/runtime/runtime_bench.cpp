@@ -27,6 +27,7 @@
 #include "common/kafka/rdkafka_admin.h"
 #include "common/kafka/rdkafka_publisher.h"
 #include "common/log.h"
+#include "workers/runtime/rdkafka_consumers.h"
 #include "workers/runtime/worker_runtime.h"
 
 namespace {
@@ -126,7 +127,8 @@ int throughput(const std::string& brokers, int records, int members, int value_b
     handlers.push_back(std::make_unique<CountingHandler>());
     registries.push_back(std::make_unique<metrics::Registry>());
     runtimes.push_back(std::make_unique<worker::WorkerRuntime>(
-        options, *handlers.back(), **dlq_publisher, *registries.back(), clock));
+        options, *handlers.back(), worker::rdkafka_consumers(options), **dlq_publisher,
+        *registries.back(), clock));
     if (auto s = runtimes.back()->start(); !s) throw std::runtime_error(s.error().message);
     threads.emplace_back([&, m] { runtimes[m]->run(stop); });
   }
@@ -241,7 +243,8 @@ int latency(const std::string& brokers, const std::string& url, const std::strin
   options.group = "bench-latency-" + codec::hex_encode(crypto::random_bytes(4));
   options.topics = {topic};
   options.client = client;
-  worker::WorkerRuntime runtime(options, handler, **publisher, registry, clock);
+  worker::WorkerRuntime runtime(options, handler, worker::rdkafka_consumers(options), **publisher,
+                               registry, clock);
   if (auto s = runtime.start(); !s) throw std::runtime_error(s.error().message);
   std::atomic<bool> stop{false};
   std::thread loop([&] { runtime.run(stop); });

@@ -125,6 +125,7 @@ TEST(ErrorCodeTest, ToStringNamesEveryCode) {
   EXPECT_STREQ(to_string(ErrorCode::kUnauthenticated), "unauthenticated");
   EXPECT_STREQ(to_string(ErrorCode::kTooLarge), "too_large");
   EXPECT_STREQ(to_string(ErrorCode::kUnsupported), "unsupported");
+  EXPECT_STREQ(to_string(ErrorCode::kMethodNotAllowed), "method_not_allowed");
   EXPECT_STREQ(to_string(ErrorCode::kRateLimited), "rate_limited");
   EXPECT_STREQ(to_string(ErrorCode::kResourceExhausted), "resource_exhausted");
   EXPECT_STREQ(to_string(ErrorCode::kUnavailable), "unavailable");
@@ -139,7 +140,7 @@ TEST(ErrorCodeTest, NamesAreDistinct) {
        i <= static_cast<int>(ErrorCode::kInternal); ++i) {
     names.insert(to_string(static_cast<ErrorCode>(i)));
   }
-  EXPECT_EQ(names.size(), 11u);
+  EXPECT_EQ(names.size(), 12u);
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 

@@ -20,16 +20,15 @@ const SteadyTime kT0 = SteadyTime(std::chrono::hours(1000));
 
 // How many tokens can be taken at `now` before the bucket refuses.
 int drain(TokenBucket& bucket, SteadyTime now, int at_most = 10000) {
-  seconds retry{0};
   int taken = 0;
-  while (taken < at_most && bucket.try_take(now, retry)) ++taken;
+  while (taken < at_most && bucket.try_take(now).taken) ++taken;
   return taken;
 }
 
 seconds retry_after(TokenBucket& bucket, SteadyTime now) {
-  seconds retry{-1};
-  EXPECT_FALSE(bucket.try_take(now, retry)) << "expected the bucket to be empty";
-  return retry;
+  auto take = bucket.try_take(now);
+  EXPECT_FALSE(take.taken) << "expected the bucket to be empty";
+  return take.retry_after;
 }
 
 TEST(TokenBucketTest, StartsFullAndAllowsTheBurst) {
@@ -104,9 +103,11 @@ TEST(TokenBucketTest, ZeroOrNegativeRateIsUnlimited) {
   for (double rate : {0.0, -1.0}) {
     TokenBucket bucket(rate, 0);
     EXPECT_TRUE(bucket.unlimited());
-    seconds retry{42};
-    for (int i = 0; i < 10000; ++i) ASSERT_TRUE(bucket.try_take(kT0, retry)) << i;
-    EXPECT_EQ(retry, seconds(42));  // untouched
+    for (int i = 0; i < 10000; ++i) {
+      auto take = bucket.try_take(kT0);
+      ASSERT_TRUE(take.taken) << i;
+      ASSERT_EQ(take.retry_after, seconds(0)) << i;
+    }
   }
 }
 
@@ -124,10 +125,9 @@ TEST(TokenBucketTest, ConcurrentTakersGetExactlyTheBurst) {
     threads.emplace_back([&] {
       while (!go.load()) {
       }
-      seconds retry{0};
       int mine = 0;
       for (int i = 0; i < kAttempts; ++i) {
-        if (bucket.try_take(kT0, retry)) ++mine;
+        if (bucket.try_take(kT0).taken) ++mine;
       }
       taken += mine;
     });

@@ -694,13 +694,10 @@ TEST(RequestParserTest, EveryHeadByteIsScannedOnceWhateverTheSplit) {
   EXPECT_EQ(whole.bytes_scanned(), req.size());
 
   RequestParser bytewise;
-  const auto t0 = std::chrono::steady_clock::now();
   for (char c : req) ASSERT_EQ(bytewise.feed(&c, 1), 1u);
-  const auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(bytewise.state(), State::kHeadReady);
-  EXPECT_EQ(bytewise.bytes_scanned(), req.size());  // a rescanning parser would be at ~134 M
-  // Loose: a quadratic parser needs seconds here, ours microseconds (even under sanitizers).
-  EXPECT_LT(elapsed, std::chrono::milliseconds(50));
+  // The count a time bound would stand for: a rescanning parser would be at ~134 M.
+  EXPECT_EQ(bytewise.bytes_scanned(), req.size());
 
   // Many short lines fed in odd pieces: still one scan per byte.
   std::string many = "GET / HTTP/1.1\r\nHost: h\r\n";

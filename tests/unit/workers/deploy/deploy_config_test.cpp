@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/fakes/fake_git.h"
 #include "workers/deploy/git_repo.h"
 
 namespace wi::deploy {
@@ -32,29 +33,6 @@ std::string all(const std::vector<std::string>& problems) {
   for (const auto& p : problems) out += p + "\n";
   return out;
 }
-
-// Work trees for validate_work_trees, by dir.
-class FakeGit final : public Git {
- public:
-  std::map<std::string, Result<WorkTree>> trees;
-  Result<WorkTree> inspect(const std::string& dir, const std::string&) override {
-    auto it = trees.find(dir);
-    if (it == trees.end()) return Error::invalid("not a git work tree (exit 128: fatal)");
-    return it->second;
-  }
-  Status fetch(const std::string&, const std::string&, bool,
-               const std::function<bool()>&) override {
-    return {};
-  }
-  Result<std::optional<std::string>> head(const std::string&) override {
-    return std::optional<std::string>();
-  }
-  Result<std::optional<std::string>> resolve_commit(const std::string&,
-                                                    const std::string&) override {
-    return std::optional<std::string>();
-  }
-  Status checkout(const std::string&, const std::string&) override { return {}; }
-};
 
 TEST(DeployConfig, ReadsTargetsWithDefaults) {
   auto loader = config::Loader::from_yaml_text(R"(
@@ -187,8 +165,9 @@ TEST(DeployConfig, WorkTreesAreCheckedWithGit) {
           (root / "gone").string() + ", commands: [[x]]}\n",
       config::Environment());
   auto c = load_deploy_config(loader, {});
-  FakeGit git;
-  git.trees.emplace((root / "good").string(),
+  fakes::FakeGit git;
+  git.work_trees.emplace();
+  git.work_trees->emplace((root / "good").string(),
                     WorkTree{(root / "good").string(), (root / "good/.git").string()});
   validate_work_trees(c, git, loader);
   auto problems = problems_of(loader);

@@ -11,6 +11,9 @@
 
 #include "common/json_text.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_git.h"
+#include "tests/fakes/fake_http_client.h"
+#include "tests/fakes/fake_publisher.h"
 
 namespace wi::deploy {
 namespace {
@@ -26,45 +29,6 @@ const std::string kDir = "/srv/web";
 const std::string kGitDir = "/srv/web/.git";
 
 // ---- fakes ------------------------------------------------------------------------------
-
-// One repository: what is checked out, what is local, what the remote has.
-class FakeGit final : public Git {
- public:
-  std::optional<std::string> checked_out;
-  std::set<std::string> local;
-  std::set<std::string> remote;
-  std::map<std::string, std::string> peeled;  // annotated tag object → commit
-  int fetch_failures = 0;                     // the next n fetches fail
-  bool checkout_fails = false;
-  std::vector<std::string> calls;
-
-  Result<WorkTree> inspect(const std::string& dir, const std::string&) override {
-    return WorkTree{dir, dir + "/.git"};
-  }
-  Status fetch(const std::string& dir, const std::string& remote_name, bool tags,
-               const std::function<bool()>&) override {
-    calls.push_back("fetch " + dir + " " + remote_name + (tags ? " tags" : ""));
-    if (fetch_failures > 0) {
-      --fetch_failures;
-      return Error::unavailable("git fetch origin: exit 128: fatal: unable to access");
-    }
-    local.insert(remote.begin(), remote.end());
-    return {};
-  }
-  Result<std::optional<std::string>> head(const std::string&) override { return checked_out; }
-  Result<std::optional<std::string>> resolve_commit(const std::string&,
-                                                    const std::string& sha) override {
-    if (!local.count(sha)) return std::optional<std::string>();
-    auto it = peeled.find(sha);
-    return std::optional<std::string>(it == peeled.end() ? sha : it->second);
-  }
-  Status checkout(const std::string& dir, const std::string& commit) override {
-    calls.push_back("checkout " + dir + " " + commit);
-    if (checkout_fails) return Error::internal("git checkout: exit 128: fatal: index.lock exists");
-    checked_out = commit;
-    return {};
-  }
-};
 
 class FakeLedger final : public DeployLedger {
  public:
@@ -113,49 +77,17 @@ class FakeRunner final : public CommandRunner {
   }
 };
 
-// Delivers every record at once (acks=all, as far as the handler can tell), or refuses.
-class FakePublisher final : public kafka::Publisher {
- public:
-  std::vector<kafka::OutgoingRecord> records;
-  int fail_next = 0;
-  void publish(kafka::OutgoingRecord record, DeliveryCallback on_delivery) override {
-    if (fail_next > 0) {
-      --fail_next;
-      on_delivery(Error::unavailable("broker down"));
-      return;
-    }
-    records.push_back(std::move(record));
-    on_delivery(kafka::Delivery{0, static_cast<std::int64_t>(records.size() - 1)});
+// The GitHub commit statuses the handler posted, in order.
+std::vector<std::string> states_of(const std::vector<http_client::Request>& requests) {
+  std::vector<std::string> out;
+  simdjson::dom::parser parser;
+  for (const auto& r : requests) {
+    simdjson::dom::element body;
+    if (parser.parse(r.body).get(body)) continue;
+    out.emplace_back(std::string_view(body["state"]));
   }
-  void publish_or_return(kafka::OutgoingRecord record, ReturningCallback on_delivery) override {
-    auto copy = record;
-    publish(std::move(record), [&](Result<kafka::Delivery> outcome) {
-      on_delivery(std::move(outcome), std::move(copy));
-    });
-  }
-  Status flush(std::chrono::milliseconds) override { return {}; }
-  std::size_t in_flight() const override { return 0; }
-};
-
-class FakeHttpClient final : public http_client::HttpClient {
- public:
-  std::vector<http_client::Request> requests;
-  int status = 201;
-  Result<http_client::Response> send(const http_client::Request& request) override {
-    requests.push_back(request);
-    return http_client::Response{status, {}, "{}"};
-  }
-  std::vector<std::string> states() const {
-    std::vector<std::string> out;
-    simdjson::dom::parser parser;
-    for (const auto& r : requests) {
-      simdjson::dom::element body;
-      if (parser.parse(r.body).get(body)) continue;
-      out.emplace_back(std::string_view(body["state"]));
-    }
-    return out;
-  }
-};
+  return out;
+}
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -217,6 +149,7 @@ class DeployHandlerTest : public ::testing::Test {
     git_.checked_out = kA;
     git_.local = {kA};
     git_.remote = {kA, kB, kC};
+    git_.remote_refs = {{"refs/heads/main", kB}};  // the default push is the tip
     ledger_.entry = LedgerEntry{kA, true};
   }
 
@@ -240,17 +173,17 @@ class DeployHandlerTest : public ::testing::Test {
 
   std::unique_ptr<Parsed> result(std::size_t i) {
     auto p = std::make_unique<Parsed>();
-    p->text = publisher_.records.at(i).value;
+    p->text = publisher_.records().at(i).value;
     EXPECT_EQ(p->parser.parse(p->text).get(p->doc), simdjson::SUCCESS) << p->text;
     return p;
   }
 
   DeployConfig config_;
-  FakeGit git_;
+  fakes::FakeGit git_;
   FakeLedger ledger_;
   FakeRunner runner_;
-  FakePublisher publisher_;
-  FakeHttpClient http_;
+  fakes::FakePublisher publisher_;
+  fakes::FakeHttpClient http_;
   fakes::FakeClock clock_;
   std::unique_ptr<StatusReporter> statuses_;
   std::unique_ptr<DeployHandler> handler_;
@@ -286,9 +219,9 @@ TEST_F(DeployHandlerTest, PushToTheBranchFetchesChecksOutAndRunsEveryCommandInOr
   EXPECT_EQ(ledger_.calls, (std::vector<std::string>{"begin", "finish success"}));
   EXPECT_EQ(ledger_.entry, (LedgerEntry{kB, true}));
 
-  ASSERT_EQ(publisher_.records.size(), 1u);
-  EXPECT_EQ(publisher_.records[0].topic, "github.deploys");
-  EXPECT_EQ(publisher_.records[0].key, "acme/web");
+  ASSERT_EQ(publisher_.records().size(), 1u);
+  EXPECT_EQ(publisher_.records()[0].topic, "github.deploys");
+  EXPECT_EQ(publisher_.records()[0].key, "acme/web");
   auto r = result(0);
   EXPECT_EQ(r->str("status"), "success");
   EXPECT_EQ(r->str("reason"), "deployed");
@@ -299,7 +232,7 @@ TEST_F(DeployHandlerTest, PushToTheBranchFetchesChecksOutAndRunsEveryCommandInOr
   EXPECT_EQ(r->str("event_id"), "ev-1");
   EXPECT_EQ(r->str("started_at"), "2026-11-27T01:35:50.000Z");
   EXPECT_EQ(simdjson::dom::array(r->doc["steps"]).size(), 2u);
-  EXPECT_EQ(http_.states(), (std::vector<std::string>{"pending", "success"}));
+  EXPECT_EQ(states_of(http_.requests), (std::vector<std::string>{"pending", "success"}));
   EXPECT_EQ(http_.requests[0].url, "http://github.test/repos/acme/web/statuses/" + kB);
 }
 
@@ -317,7 +250,7 @@ TEST_F(DeployHandlerTest, PingsAndOtherEventsAreCommittedWithoutResults) {
   EXPECT_EQ(handle(record({}, "ev-issue", 2, "issues")).outcome, Outcome::kSkipped);
   EXPECT_TRUE(git_.calls.empty());
   EXPECT_TRUE(runner_.runs.empty());
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
 }
 
 TEST_F(DeployHandlerTest, PushesForOtherBranchesReposAndTagsAreCommittedWithoutResults) {
@@ -336,7 +269,7 @@ TEST_F(DeployHandlerTest, PushesForOtherBranchesReposAndTagsAreCommittedWithoutR
   }
   EXPECT_TRUE(git_.calls.empty());
   EXPECT_TRUE(runner_.runs.empty());
-  EXPECT_TRUE(publisher_.records.empty()) << "pushes that match no target produce no result";
+  EXPECT_TRUE(publisher_.records().empty()) << "pushes that match no target produce no result";
 }
 
 TEST_F(DeployHandlerTest, DeletionIsASkippedResultAndNothingRuns) {
@@ -346,7 +279,7 @@ TEST_F(DeployHandlerTest, DeletionIsASkippedResultAndNothingRuns) {
   EXPECT_EQ(handle(record(p, "ev-del", 1)).outcome, Outcome::kSkipped);
   EXPECT_TRUE(git_.calls.empty());
   EXPECT_TRUE(runner_.runs.empty());
-  ASSERT_EQ(publisher_.records.size(), 1u);
+  ASSERT_EQ(publisher_.records().size(), 1u);
   auto r = result(0);
   EXPECT_EQ(r->str("status"), "skipped");
   EXPECT_EQ(r->str("reason"), "deleted");
@@ -405,6 +338,7 @@ TEST_F(DeployHandlerTest, OnlyTheNewestWaitingPushForATargetDeploys) {
   other_branch.ref = "refs/heads/develop";
   deletion.deleted = true;
   deletion.after = kZero;
+  git_.remote_refs["refs/heads/main"] = kC;
   std::vector<kafka::ConsumedRecord> batch = {record(p2, "ev-2", 11), record(p3, "ev-3", 12),
                                               record(other_branch, "ev-dev", 13),
                                               record(deletion, "ev-del", 14)};
@@ -412,7 +346,7 @@ TEST_F(DeployHandlerTest, OnlyTheNewestWaitingPushForATargetDeploys) {
   EXPECT_EQ(handle(batch[0], all.subspan(1)).outcome, Outcome::kSkipped);
   EXPECT_EQ(handle(batch[1], all.subspan(2)).outcome, Outcome::kProcessed)
       << "another branch or a deletion does not supersede";
-  ASSERT_EQ(publisher_.records.size(), 2u);
+  ASSERT_EQ(publisher_.records().size(), 2u);
   auto skipped = result(0);
   EXPECT_EQ(skipped->str("status"), "skipped");
   EXPECT_EQ(skipped->str("reason"), "superseded");
@@ -458,7 +392,7 @@ TEST_F(DeployHandlerTest, AFailingCommandIsAFailureResultAndLaterStepsDoNotRun) 
   EXPECT_EQ(int64_t(steps.at(0)["exit_code"]), 2);
   EXPECT_EQ(std::string_view(steps.at(0)["output_tail"]), "make: *** [build] Error 2\n");
   EXPECT_EQ(ledger_.entry, (LedgerEntry{kB, false}));
-  EXPECT_EQ(http_.states(), (std::vector<std::string>{"pending", "failure"}));
+  EXPECT_EQ(states_of(http_.requests), (std::vector<std::string>{"pending", "failure"}));
 }
 
 TEST_F(DeployHandlerTest, ACommandOverItsTimeoutIsAFailure) {
@@ -480,16 +414,16 @@ TEST_F(DeployHandlerTest, FetchFailuresRetryAndTheLastAttemptSaysSoBeforeTheDead
   EXPECT_EQ(first.outcome, Outcome::kRetry);
   EXPECT_NE(first.reason.find("git fetch"), std::string::npos);
   EXPECT_EQ(handle(record({}, "ev-1", 1), {}, 2).outcome, Outcome::kRetry);
-  EXPECT_TRUE(publisher_.records.empty()) << "no result while retrying";
+  EXPECT_TRUE(publisher_.records().empty()) << "no result while retrying";
   auto last = handle(record({}, "ev-1", 1), {}, 3);
   EXPECT_EQ(last.outcome, Outcome::kRetry) << "the runtime turns the last retry into a dead letter";
-  ASSERT_EQ(publisher_.records.size(), 1u);
+  ASSERT_EQ(publisher_.records().size(), 1u);
   auto r = result(0);
   EXPECT_EQ(r->str("status"), "failure");
   EXPECT_EQ(r->str("reason"), "fetch_failed");
   EXPECT_TRUE(runner_.runs.empty());
   EXPECT_EQ(git_.checked_out, kA) << "nothing checked out";
-  EXPECT_EQ(http_.states(), (std::vector<std::string>{"error"}));
+  EXPECT_EQ(states_of(http_.requests), (std::vector<std::string>{"error"}));
 }
 
 TEST_F(DeployHandlerTest, ACommitMissingAfterTheFetchIsAFailureNotACrash) {
@@ -521,11 +455,11 @@ TEST_F(DeployHandlerTest, AnUnreadablePushIsADeadLetter) {
   auto r = record({}, "ev-1", 1);
   r.value = "{not json";
   EXPECT_EQ(handle(r).outcome, Outcome::kDeadLetter);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
 }
 
 TEST_F(DeployHandlerTest, AResultThatCannotBePublishedRetriesTheRecord) {
-  publisher_.fail_next = 1;
+  publisher_.fail_next(1);
   EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kRetry);
   // The retry finds the deploy finished and says so.
   EXPECT_EQ(handle(record({}, "ev-1", 1), {}, 2).outcome, Outcome::kSkipped);
@@ -555,7 +489,7 @@ TEST_F(DeployHandlerTest, ShutdownDuringACommandAbandonsTheRecordUncommitted) {
   interrupted.exit_code = 143;
   runner_.outcomes["/usr/bin/make"] = interrupted;
   EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kRetry);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
   EXPECT_FALSE(ledger_.entry.has_value()) << "unfinished: the next owner deploys again";
 }
 
@@ -563,7 +497,7 @@ TEST_F(DeployHandlerTest, ShutdownBetweenStepsStopsBeforeTheNextOne) {
   runner_.on_run = [this](const CommandSpec&) { stopping_ = true; };
   EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kRetry);
   EXPECT_EQ(runner_.runs.size(), 1u);
-  EXPECT_TRUE(publisher_.records.empty());
+  EXPECT_TRUE(publisher_.records().empty());
 }
 
 // ---- payload text is data ---------------------------------------------------------------
@@ -573,6 +507,7 @@ TEST_F(DeployHandlerTest, PayloadTextNeverReachesAnArgv) {
   PushSpec p;
   p.ref = "refs/heads/x;$(touch${IFS}/tmp/pwned)`id`";
   p.pusher = "eve; rm -rf / `reboot` $(touch /tmp/pwned)";
+  git_.remote_refs[p.ref] = kB;
   EXPECT_EQ(handle(record(p, "ev-1", 1)).outcome, Outcome::kProcessed);
   ASSERT_EQ(runner_.runs.size(), 2u);
   for (const auto& run : runner_.runs) {
@@ -593,6 +528,7 @@ TEST_F(DeployHandlerTest, TagsDeployWhenTheTargetAsksForThemPeelingAnnotatedTags
   config_.targets[0].tags = true;
   git_.remote.insert(kTagObject);
   git_.peeled[kTagObject] = kC;
+  git_.remote_refs["refs/tags/v2"] = kTagObject;
   PushSpec tag;
   tag.ref = "refs/tags/v2";
   tag.after = kTagObject;
@@ -613,6 +549,7 @@ TEST_F(DeployHandlerTest, IncludeTagsTurnsTagsOnForEveryTarget) {
   PushSpec tag;
   tag.ref = "refs/tags/v3";
   tag.after = kC;
+  git_.remote_refs["refs/tags/v3"] = kC;
   EXPECT_EQ(handle(record(tag, "ev-tag", 1)).outcome, Outcome::kProcessed);
   EXPECT_EQ(git_.checked_out, kC);
 }
@@ -643,6 +580,81 @@ TEST_F(DeployHandlerTest, MetricsCountResultsAndTrackTheDeployedCommit) {
   EXPECT_NE(text.find("deploy_duration_seconds_count{target=\"acme/web@main\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("deploy_status_reports_total{outcome=\"sent\"} 2"), std::string::npos);
+}
+
+// ---- the tip rule (replay safety) ----------------------------------------------------------
+
+TEST_F(DeployHandlerTest, AnOldPushPostedAgainIsStaleAndDoesNotRollBack) {
+  // kC is live and the branch's tip; someone re-POSTs the captured, validly signed push of kB.
+  git_.checked_out = kC;
+  git_.local = {kA, kB, kC};
+  git_.remote_refs["refs/heads/main"] = kC;
+  ledger_.entry = LedgerEntry{kC, true};
+  EXPECT_EQ(handle(record({}, "ev-old", 50)).outcome, Outcome::kSkipped);
+  EXPECT_EQ(git_.calls, (std::vector<std::string>{"fetch /srv/web origin"}))
+      << "the tip is read after a fetch, and nothing is checked out";
+  EXPECT_EQ(git_.checked_out, kC);
+  EXPECT_TRUE(runner_.runs.empty());
+  EXPECT_EQ(ledger_.entry, (LedgerEntry{kC, true}));
+  EXPECT_TRUE(http_.requests.empty()) << "no commit status for a push that does not deploy";
+  ASSERT_EQ(publisher_.records().size(), 1u);
+  auto r = result(0);
+  EXPECT_EQ(r->str("status"), "skipped");
+  EXPECT_EQ(r->str("reason"), "stale");
+  EXPECT_EQ(r->str("sha"), kB);
+  EXPECT_NE(r->str("detail").find("refs/heads/main is at " + kC.substr(0, 12)), std::string::npos)
+      << r->text;
+}
+
+TEST_F(DeployHandlerTest, TheTipIsReadAfterTheFetchNotBeforeIt) {
+  // Before the fetch the clone still thinks kA is the tip; the remote has moved on to kB.
+  git_.fetched_refs = {{"refs/heads/main", kA}};
+  EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kProcessed);
+  EXPECT_EQ(git_.checked_out, kB);
+  EXPECT_EQ(result(0)->str("status"), "success");
+}
+
+TEST_F(DeployHandlerTest, APushForABranchDeletedOnTheRemoteIsStale) {
+  git_.remote_refs.clear();
+  EXPECT_EQ(handle(record({}, "ev-1", 1)).outcome, Outcome::kSkipped);
+  EXPECT_TRUE(runner_.runs.empty());
+  auto r = result(0);
+  EXPECT_EQ(r->str("reason"), "stale");
+  EXPECT_EQ(r->str("detail"), "refs/heads/main is not on origin after the fetch");
+}
+
+TEST_F(DeployHandlerTest, AReplayedPushIsExemptFromTheTipRule) {
+  git_.checked_out = kC;
+  git_.local = {kA, kB, kC};
+  git_.remote_refs["refs/heads/main"] = kC;
+  ledger_.entry = LedgerEntry{kC, true};
+  auto r = record({}, "ev-old", 50);
+  r.headers.push_back({"replayed-from", "webhooks.github/2/7"});
+  EXPECT_EQ(handle(r).outcome, Outcome::kProcessed);
+  EXPECT_EQ(git_.checked_out, kB) << "an operator's replay still rolls back";
+  EXPECT_EQ(result(0)->str("status"), "success");
+}
+
+TEST_F(DeployHandlerTest, AMovedTagIsStaleToo) {
+  config_.targets[0].tags = true;
+  git_.remote_refs["refs/tags/v1"] = kC;  // v1 was moved to kC since this push
+  PushSpec tag;
+  tag.ref = "refs/tags/v1";
+  tag.after = kB;
+  EXPECT_EQ(handle(record(tag, "ev-tag", 1)).outcome, Outcome::kSkipped);
+  EXPECT_EQ(result(0)->str("reason"), "stale");
+  EXPECT_TRUE(runner_.runs.empty());
+}
+
+TEST_F(DeployHandlerTest, TheCommandEnvironmentNamesTheHostTheEventAndTheTarget) {
+  handle(record({}, "ev-env", 1));
+  ASSERT_EQ(runner_.runs.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto env = runner_.env_of(i);
+    EXPECT_EQ(env["DEPLOY_HOST"], "web-1");
+    EXPECT_EQ(env["DEPLOY_EVENT_ID"], "ev-env");
+    EXPECT_EQ(env["DEPLOY_TARGET"], "acme/web@main");
+  }
 }
 
 }  // namespace

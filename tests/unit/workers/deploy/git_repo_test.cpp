@@ -161,5 +161,37 @@ TEST_F(DeployGitRepo, TheLedgerLivesInTheGitDirAndSurvivesReopening) {
   EXPECT_EQ(run(target_, {"status", "--porcelain"}), "");
 }
 
+TEST_F(DeployGitRepo, RemoteRefIsTheFetchedTipOfABranchOrATag) {
+  auto second = commit("two");
+  run(work_, {"tag", "-a", "-m", "release", "v1"});
+  auto tag_object = run(work_, {"rev-parse", "v1"}).substr(0, 40);
+  run(work_, {"push", "--quiet", "origin", "main", "v1"});
+
+  auto before = git_.remote_ref(target_, "origin", "refs/heads/main");
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  EXPECT_EQ(*before, first_) << "not fetched yet: the clone's view";
+  ASSERT_TRUE(git_.fetch(target_, "origin", true, {}).ok());
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "refs/heads/main"), second);
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "refs/tags/v1"), tag_object)
+      << "a tag reads as the tag object, as GitHub's `after` does";
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "refs/heads/nope"), std::nullopt);
+  // Payload text that would be a pattern or an option to git matches nothing.
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "refs/heads/*"), std::nullopt);
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "refs/tags/--help"), std::nullopt);
+  EXPECT_EQ(*git_.remote_ref(target_, "origin", "main"), std::nullopt);
+}
+
+TEST_F(DeployGitRepo, TheTipIsFetchedEvenInASingleBranchClone) {
+  // A clone made with --single-branch of another branch only fetches that branch by its own
+  // refspec; the deploy's fetch still brings main's tip.
+  run(work_, {"push", "--quiet", "origin", "main:other"});
+  const std::string narrow = root_ + "/narrow";
+  run(root_, {"clone", "--quiet", "--single-branch", "--branch", "other", origin_, narrow});
+  auto second = commit("two");
+  run(work_, {"push", "--quiet", "origin", "main"});
+  ASSERT_TRUE(git_.fetch(narrow, "origin", false, {}).ok());
+  EXPECT_EQ(*git_.remote_ref(narrow, "origin", "refs/heads/main"), second);
+}
+
 }  // namespace
 }  // namespace wi::deploy

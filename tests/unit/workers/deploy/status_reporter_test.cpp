@@ -4,32 +4,13 @@
 #include <deque>
 #include <mutex>
 
+#include "tests/fakes/fake_http_client.h"
 #include "workers/deploy/status_reporter.h"
 
 namespace wi::deploy {
 namespace {
 
 const std::string kSha = "0123456789abcdef0123456789abcdef01234567";
-
-// An HttpClient that records requests and answers from a script (default 201).
-class FakeHttpClient final : public http_client::HttpClient {
- public:
-  Result<http_client::Response> send(const http_client::Request& request) override {
-    std::lock_guard lock(mu_);
-    requests.push_back(request);
-    if (!answers.empty()) {
-      auto next = std::move(answers.front());
-      answers.pop_front();
-      return next;
-    }
-    return http_client::Response{201, {}, "{}"};
-  }
-  std::vector<http_client::Request> requests;
-  std::deque<Result<http_client::Response>> answers;
-
- private:
-  std::mutex mu_;
-};
 
 std::string header(const http_client::Request& r, const std::string& name) {
   for (const auto& [n, v] : r.headers) {
@@ -39,7 +20,7 @@ std::string header(const http_client::Request& r, const std::string& name) {
 }
 
 TEST(DeployStatusReporter, PostsTheStatusWithBearerTokenAndContext) {
-  FakeHttpClient http;
+  fakes::FakeHttpClient http;
   StatusReporter reporter(&http, "http://127.0.0.1:1234/", Secret("tok-123"), "web-1");
   ASSERT_TRUE(reporter.enabled());
   EXPECT_TRUE(reporter.report("acme/web", kSha, "pending", "Deploying 0123456789ab on web-1"));
@@ -58,7 +39,7 @@ TEST(DeployStatusReporter, PostsTheStatusWithBearerTokenAndContext) {
 }
 
 TEST(DeployStatusReporter, OffWithoutTokenOrClient) {
-  FakeHttpClient http;
+  fakes::FakeHttpClient http;
   StatusReporter no_token(&http, "https://api.github.com", std::nullopt, "h");
   EXPECT_FALSE(no_token.enabled());
   EXPECT_FALSE(no_token.report("acme/web", kSha, "success", "x"));
@@ -68,7 +49,7 @@ TEST(DeployStatusReporter, OffWithoutTokenOrClient) {
 }
 
 TEST(DeployStatusReporter, FailuresAreReportedAsFalseNeverThrown) {
-  FakeHttpClient http;
+  fakes::FakeHttpClient http;
   http.answers.push_back(http_client::Response{500, {}, "oops"});
   http.answers.push_back(Error::unavailable("connection refused"));
   http.answers.push_back(http_client::Response{422, {}, R"({"message":"Validation Failed"})"});
@@ -80,7 +61,7 @@ TEST(DeployStatusReporter, FailuresAreReportedAsFalseNeverThrown) {
 }
 
 TEST(DeployStatusReporter, RefusesToBuildAUrlFromMalformedValues) {
-  FakeHttpClient http;
+  fakes::FakeHttpClient http;
   StatusReporter reporter(&http, "https://api.github.com", Secret("t"), "h");
   EXPECT_FALSE(reporter.report("acme/web/../../x", kSha, "success", "x"));
   EXPECT_FALSE(reporter.report("acme/web?x=1", kSha, "success", "x"));
@@ -90,7 +71,7 @@ TEST(DeployStatusReporter, RefusesToBuildAUrlFromMalformedValues) {
 }
 
 TEST(DeployStatusReporter, DescriptionIsCutToGithubsLimit) {
-  FakeHttpClient http;
+  fakes::FakeHttpClient http;
   StatusReporter reporter(&http, "https://api.github.com", Secret("t"), "h");
   EXPECT_TRUE(reporter.report("acme/web", kSha, "failure", std::string(500, 'x')));
   simdjson::dom::parser parser;

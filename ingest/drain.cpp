@@ -1,0 +1,25 @@
+#include "ingest/drain.h"
+
+#include <algorithm>
+
+namespace wi::ingest {
+
+DrainReport drain(const DrainSteps& steps, const DrainOptions& options, const Clock& clock,
+                  const std::function<void(std::chrono::milliseconds)>& wait) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto started = clock.steady_now();
+  const auto deadline = started + options.timeout;
+  steps.stop_accepting();
+  while (steps.unanswered() > 0 && clock.steady_now() < deadline) wait(options.check_every);
+  // Every direct record gets its verdict within the delivery bound: wait for all of them, even
+  // past the drain timeout.
+  auto remaining = duration_cast<milliseconds>(deadline - clock.steady_now());
+  DrainReport report;
+  report.flushed = steps.flush(std::max(remaining, options.delivery_bound));
+  report.unanswered = steps.unanswered();
+  report.took = duration_cast<milliseconds>(clock.steady_now() - started);
+  return report;
+}
+
+}  // namespace wi::ingest

@@ -1,0 +1,153 @@
+// DropboxApi: what goes over the wire and how every answer is classified.
+#include "workers/dropbox/dropbox_api.h"
+
+#include <gtest/gtest.h>
+
+#include "common/codec.h"
+#include "tests/unit/workers/dropbox/dropbox_fakes.h"
+
+namespace wi::dropbox {
+namespace {
+
+using test::answer;
+using test::request_header;
+using Kind = ApiAnswer::Kind;
+
+const char* kEmptyPage = R"({"entries":[],"cursor":"c2","has_more":false})";
+
+class DropboxApiTest : public ::testing::Test {
+ protected:
+  DropboxApi api(bool app = true) {
+    return DropboxApi(http_, metrics_, "http://api.test", "http://oauth.test",
+                      std::chrono::milliseconds(4321),
+                      app ? std::optional<Secret>(Secret("app-key")) : std::nullopt,
+                      app ? std::optional<Secret>(Secret("app-secret")) : std::nullopt);
+  }
+  test::FakeHttpClient http_;
+  DropboxMetrics metrics_;
+  Secret token_{"sl.ACCESS-TOKEN"};
+};
+
+TEST_F(DropboxApiTest, ListFolderPostsTheDocumentedRequest) {
+  http_.answers.push_back(answer(200, kEmptyPage));
+  auto a = api().list_folder(token_);
+  EXPECT_EQ(a.kind, Kind::kOk);
+  EXPECT_EQ(a.page.cursor, "c2");
+  ASSERT_EQ(http_.requests.size(), 1u);
+  const auto& r = http_.requests[0];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, "http://api.test/2/files/list_folder");
+  EXPECT_EQ(request_header(r, "Authorization"), "Bearer sl.ACCESS-TOKEN");
+  EXPECT_EQ(request_header(r, "Content-Type"), "application/json");
+  EXPECT_EQ(r.body, R"({"path":"","recursive":true,"include_deleted":true})");
+  EXPECT_EQ(r.timeout, std::chrono::milliseconds(4321));
+  EXPECT_EQ(metrics_.value("dropbox_api_calls_total", {"list_folder", "200"}), 1);
+}
+
+TEST_F(DropboxApiTest, ContinueSendsTheCursorAsJson) {
+  http_.answers.push_back(answer(200, kEmptyPage));
+  auto a = api().list_folder_continue(token_, "AAF\"odd\\cursor");
+  EXPECT_EQ(a.kind, Kind::kOk);
+  EXPECT_EQ(http_.requests.at(0).url, "http://api.test/2/files/list_folder/continue");
+  EXPECT_EQ(http_.requests.at(0).body, R"({"cursor":"AAF\"odd\\cursor"})");
+  EXPECT_EQ(metrics_.value("dropbox_api_calls_total", {"list_folder_continue", "200"}), 1);
+}
+
+TEST_F(DropboxApiTest, ClassifiesEveryStatus) {
+  struct Case {
+    int status;
+    std::string body;
+    Kind kind;
+  };
+  const std::vector<Case> cases = {
+      {409, R"({"error_summary":"reset/..","error":{".tag":"reset"}})", Kind::kReset},
+      {409, R"({"error_summary":"path/not_found/..","error":{".tag":"path"}})", Kind::kRejected},
+      {401,
+       R"({"error_summary":"expired_access_token/..","error":{".tag":"expired_access_token"}})",
+       Kind::kUnauthorized},
+      {500, "oops", Kind::kTransient},
+      {503, "", Kind::kTransient},
+      {400, "Error in call to API function", Kind::kRejected},
+      {403, "{}", Kind::kRejected},
+      {200, "not a page", Kind::kBadAnswer},
+  };
+  for (const auto& c : cases) {
+    http_.answers.push_back(answer(c.status, c.body));
+    auto a = api().list_folder(token_);
+    EXPECT_EQ(a.kind, c.kind) << c.status << " " << c.body;
+    EXPECT_EQ(a.status, c.status);
+    EXPECT_EQ(a.detail.find("ACCESS-TOKEN"), std::string::npos);
+  }
+  // No answer at all: a transport error, retried.
+  http_.answers.push_back(Error::timeout("http: Timeout was reached"));
+  auto a = api().list_folder(token_);
+  EXPECT_EQ(a.kind, Kind::kTransient);
+  EXPECT_EQ(a.status, 0);
+  EXPECT_EQ(metrics_.value("dropbox_api_calls_total", {"list_folder", "error"}), 1);
+}
+
+TEST_F(DropboxApiTest, RetryAfterComesFromTheHeaderElseTheBody) {
+  const std::string body =
+      R"({"error_summary":"too_many_requests/..","error":{"reason":{".tag":"too_many_requests"},"retry_after":300}})";
+  http_.answers.push_back(answer(429, body, {{"retry-after", "7"}}));
+  auto a = api().list_folder(token_);
+  EXPECT_EQ(a.kind, Kind::kRateLimited);
+  EXPECT_EQ(a.retry_after, std::chrono::seconds(7));
+
+  http_.answers.push_back(answer(429, body));
+  a = api().list_folder(token_);
+  EXPECT_EQ(a.retry_after, std::chrono::seconds(300));
+
+  http_.answers.push_back(answer(429, "", {{"retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"}}));
+  a = api().list_folder(token_);
+  EXPECT_EQ(a.kind, Kind::kRateLimited);
+  EXPECT_FALSE(a.retry_after.has_value());
+}
+
+TEST_F(DropboxApiTest, RefreshPostsTheFormWithBasicAuthAndReadsExpiry) {
+  http_.answers.push_back(
+      answer(200, R"({"access_token":"sl.NEW","token_type":"bearer","expires_in":14400})"));
+  auto fresh = api().refresh(Secret("refresh/token+1"));
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  EXPECT_EQ(fresh->token.reveal(), "sl.NEW");
+  EXPECT_EQ(fresh->expires_in, std::chrono::seconds(14400));
+  const auto& r = http_.requests.at(0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, "http://oauth.test/oauth2/token");
+  EXPECT_EQ(request_header(r, "Authorization"),
+            "Basic " + codec::base64_encode("app-key:app-secret"));
+  EXPECT_EQ(request_header(r, "Content-Type"), "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.body, "grant_type=refresh_token&refresh_token=refresh%2Ftoken%2B1");
+  EXPECT_EQ(metrics_.value("dropbox_api_calls_total", {"oauth_token", "200"}), 1);
+}
+
+TEST_F(DropboxApiTest, RefreshRefusalIsPermanentAnOutageIsNot) {
+  http_.answers.push_back(answer(400, R"({"error":"invalid_grant","error_description":"x"})"));
+  auto refused = api().refresh(Secret("r"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_FALSE(refused.error().retryable);
+
+  http_.answers.push_back(answer(503, "down"));
+  auto down = api().refresh(Secret("r"));
+  ASSERT_FALSE(down.ok());
+  EXPECT_TRUE(down.error().retryable);
+
+  http_.answers.push_back(Error::unavailable("http: Couldn't connect to server"));
+  auto unreachable = api().refresh(Secret("r"));
+  ASSERT_FALSE(unreachable.ok());
+  EXPECT_TRUE(unreachable.error().retryable);
+
+  http_.answers.push_back(answer(200, R"({"token_type":"bearer"})"));
+  auto no_token = api().refresh(Secret("r"));
+  ASSERT_FALSE(no_token.ok());
+  EXPECT_TRUE(no_token.error().retryable);
+
+  auto without_app = api(false).refresh(Secret("r"));
+  ASSERT_FALSE(without_app.ok());
+  EXPECT_FALSE(without_app.error().retryable);
+  EXPECT_EQ(http_.requests.size(), 4u) << "no request without app credentials";
+}
+
+}  // namespace
+}  // namespace wi::dropbox

@@ -1,0 +1,111 @@
+#include "workers/chargify/mail_template.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/json_text.h"
+
+namespace wi::chargify {
+
+namespace {
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Length of the UTF-8 sequence starting at s[i] when it is valid, else 0.
+std::size_t valid_sequence(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  return json::is_valid_utf8(s.substr(i, n)) ? n : 0;
+}
+
+}  // namespace
+
+Result<MailTemplate> MailTemplate::parse(std::string_view text,
+                                         const std::set<std::string>& allowed, Escaping escaping) {
+  MailTemplate t;
+  t.escaping_ = escaping;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto open = text.find("{{", pos);
+    if (open == std::string_view::npos) {
+      t.parts_.push_back({false, std::string(text.substr(pos))});
+      break;
+    }
+    if (open > pos) t.parts_.push_back({false, std::string(text.substr(pos, open - pos))});
+    auto close = text.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      return Error::invalid(fmt::format("unclosed '{{{{' at offset {}", open));
+    }
+    std::string name = trim(text.substr(open + 2, close - open - 2));
+    if (!allowed.count(name)) {
+      return Error::invalid(fmt::format("unknown placeholder {{{{{}}}}} (allowed: {})", name,
+                                        fmt::join(allowed, ", ")));
+    }
+    t.parts_.push_back({true, std::move(name)});
+    pos = close + 2;
+  }
+  return t;
+}
+
+std::string MailTemplate::render(const std::map<std::string, std::string>& values) const {
+  std::string out;
+  for (const auto& part : parts_) {
+    if (!part.placeholder) {
+      out += part.text;
+      continue;
+    }
+    auto it = values.find(part.text);
+    if (it == values.end()) continue;
+    out += escaping_ == Escaping::kUrl ? url_escape(it->second) : safe_text(it->second);
+  }
+  return out;
+}
+
+bool MailTemplate::uses(const std::string& placeholder) const {
+  return std::any_of(parts_.begin(), parts_.end(), [&](const Part& p) {
+    return p.placeholder && p.text == placeholder;
+  });
+}
+
+std::string safe_text(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size();) {
+    std::size_t n = valid_sequence(value, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+      continue;
+    }
+    auto c = static_cast<unsigned char>(value[i]);
+    if (n == 1 && (c < 0x20 || c == 0x7f)) {
+      out += ' ';
+    } else {
+      out.append(value.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string url_escape(std::string_view value) {
+  std::string out;
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += ch;
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace wi::chargify

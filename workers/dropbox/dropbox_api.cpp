@@ -1,0 +1,160 @@
+#include "workers/dropbox/dropbox_api.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "common/codec.h"
+#include "common/json_text.h"
+
+namespace wi::dropbox {
+
+namespace {
+
+std::string form_escape(const std::string& value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string describe(int status, const ApiError& error) {
+  return error.summary.empty() ? fmt::format("HTTP {}", status)
+                               : fmt::format("HTTP {} {}", status, error.summary);
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> parse_retry_after(const std::string& header) {
+  std::int64_t seconds = 0;
+  const char* end = header.data() + header.size();
+  auto [ptr, ec] = std::from_chars(header.data(), end, seconds);
+  if (ec != std::errc() || ptr != end || seconds < 0) return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+DropboxApi::DropboxApi(http_client::HttpClient& client, DropboxMetrics& metrics,
+                       std::string api_url, std::string oauth_url,
+                       std::chrono::milliseconds timeout, std::optional<Secret> app_key,
+                       std::optional<Secret> app_secret)
+    : client_(client),
+      metrics_(metrics),
+      api_url_(std::move(api_url)),
+      oauth_url_(std::move(oauth_url)),
+      timeout_(timeout),
+      app_key_(std::move(app_key)),
+      app_secret_(std::move(app_secret)) {}
+
+ApiAnswer DropboxApi::list_folder(const Secret& access_token) {
+  return call("list_folder", "/2/files/list_folder", access_token,
+              R"({"path":"","recursive":true,"include_deleted":true})");
+}
+
+ApiAnswer DropboxApi::list_folder_continue(const Secret& access_token, const std::string& cursor) {
+  return call("list_folder_continue", "/2/files/list_folder/continue", access_token,
+              "{\"cursor\":" + json::quote(cursor) + "}");
+}
+
+ApiAnswer DropboxApi::call(const char* endpoint, const std::string& path,
+                           const Secret& access_token, std::string body) {
+  http_client::Request request;
+  request.method = "POST";
+  request.url = api_url_ + path;
+  request.headers = {{"Authorization", "Bearer " + access_token.reveal()},
+                     {"Content-Type", "application/json"}};
+  request.body = std::move(body);
+  request.timeout = timeout_;
+  auto response = client_.send(request);
+  ApiAnswer answer;
+  if (!response) {
+    metrics_.api_call(endpoint, 0);
+    answer.kind = ApiAnswer::Kind::kTransient;
+    answer.detail = fmt::format("{}: {}", endpoint, response.error().message);
+    return answer;
+  }
+  metrics_.api_call(endpoint, response->status);
+  answer.status = response->status;
+  const int status = response->status;
+  if (status == 200) {
+    auto page = parse_list_page(response->body);
+    if (!page) {
+      answer.kind = ApiAnswer::Kind::kBadAnswer;
+      answer.detail = fmt::format("{}: {}", endpoint, page.error().message);
+      return answer;
+    }
+    answer.kind = ApiAnswer::Kind::kOk;
+    answer.page = std::move(*page);
+    return answer;
+  }
+  ApiError error = parse_api_error(response->body);
+  answer.detail = fmt::format("{}: {}", endpoint, describe(status, error));
+  if (status == 429) {
+    answer.kind = ApiAnswer::Kind::kRateLimited;
+    answer.retry_after = parse_retry_after(response->header("retry-after"));
+    if (!answer.retry_after && error.retry_after_s) {
+      answer.retry_after = std::chrono::seconds(*error.retry_after_s);
+    }
+  } else if (status == 409 && is_reset(error)) {
+    answer.kind = ApiAnswer::Kind::kReset;
+  } else if (status == 401) {
+    answer.kind = ApiAnswer::Kind::kUnauthorized;
+  } else if (status >= 500 || status == 408) {
+    answer.kind = ApiAnswer::Kind::kTransient;
+  } else {
+    answer.kind = ApiAnswer::Kind::kRejected;
+  }
+  return answer;
+}
+
+Result<AccessToken> DropboxApi::refresh(const Secret& refresh_token) {
+  if (!app_key_ || !app_secret_) {
+    return Error{ErrorCode::kUnauthenticated,
+                 "token refresh needs DROPBOX_APP_KEY and DROPBOX_APP_SECRET", false};
+  }
+  http_client::Request request;
+  request.method = "POST";
+  request.url = oauth_url_ + "/oauth2/token";
+  request.headers = {{"Authorization", "Basic " + codec::base64_encode(app_key_->reveal() + ":" +
+                                                                       app_secret_->reveal())},
+                     {"Content-Type", "application/x-www-form-urlencoded"}};
+  request.body = "grant_type=refresh_token&refresh_token=" + form_escape(refresh_token.reveal());
+  request.timeout = timeout_;
+  auto response = client_.send(request);
+  if (!response) {
+    metrics_.api_call("oauth_token", 0);
+    return Error{response.error().code, "oauth2/token: " + response.error().message, true};
+  }
+  metrics_.api_call("oauth_token", response->status);
+  const int status = response->status;
+  if (status != 200) {
+    ApiError error = parse_api_error(response->body);
+    std::string message = fmt::format("oauth2/token: {}", describe(status, error));
+    if (status == 400 || status == 401 || status == 403) {
+      return Error{ErrorCode::kUnauthenticated, std::move(message), false};
+    }
+    return Error{ErrorCode::kUnavailable, std::move(message), true};
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  std::string_view token;
+  if (parser.parse(response->body).get(doc) || doc["access_token"].get(token) || token.empty()) {
+    return Error{ErrorCode::kUnavailable, "oauth2/token: the answer has no access_token", true};
+  }
+  AccessToken out{Secret(std::string(token)), std::chrono::seconds(0)};
+  std::int64_t expires_in = 0;
+  if (!doc["expires_in"].get(expires_in) && expires_in > 0) {
+    out.expires_in = std::chrono::seconds(expires_in);
+  }
+  return out;
+}
+
+}  // namespace wi::dropbox

@@ -1,0 +1,166 @@
+#include "workers/dropbox/dropbox_worker.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+
+#include "common/curl_http_client.h"
+#include "common/log.h"
+#include "workers/dropbox/account_poller.h"
+#include "workers/dropbox/call_pacer.h"
+#include "workers/dropbox/dropbox_api.h"
+#include "workers/dropbox/dropbox_config.h"
+#include "workers/dropbox/dropbox_handler.h"
+#include "workers/dropbox/dropbox_metrics.h"
+#include "workers/dropbox/fan_out.h"
+#include "workers/dropbox/token_store.h"
+
+namespace wi::dropbox {
+
+namespace {
+
+// SIGHUP → re-read the tokens file. The runtime's threads (librdkafka's among them) exist
+// before this worker's parts are built, so the signal cannot be blocked everywhere and taken
+// by sigwait(); an async-signal-safe handler sets this flag, and the handler thread acts on
+// it before its next record. (Without a handler, SIGHUP would terminate the process.)
+std::atomic<bool> reload_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_sighup(int) {
+  reload_requested.store(true);
+}
+
+void install_sighup_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_sighup;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &action, nullptr);
+}
+
+TokenMap initial_tokens(const DropboxConfig& config, config::Loader& loader) {
+  if (!config.tokens_file) return {};
+  auto tokens = load_tokens_file(*config.tokens_file, config.app_key.has_value());
+  if (!tokens) {
+    loader.problem(tokens.error().message);
+    return {};
+  }
+  return std::move(*tokens);
+}
+
+PollerOptions poller_options(const DropboxConfig& config) {
+  PollerOptions options;
+  options.changes_topic = config.changes_topic;
+  options.accounts_topic = config.accounts_topic;
+  options.initial_sync = config.initial_sync;
+  options.max_rate_limit_wait = config.max_rate_limit_wait;
+  return options;
+}
+
+// Owns the adapters and the handler; the runtime sees only a RecordHandler.
+class DropboxAgent final : public worker::RecordHandler {
+ public:
+  DropboxAgent(config::Loader& loader, const worker::WorkerConfig& worker_config,
+               kafka::Publisher& publisher)
+      : config_(load_dropbox_config(loader)),
+        api_(http_, metrics_, config_.api_url, config_.oauth_url, config_.api_timeout,
+             config_.app_key, config_.app_secret),
+        tokens_(api_, clock_, config_.tokens_file, config_.app_key.has_value(),
+                initial_tokens(config_, loader)),
+        pacer_(clock_, waiter_, config_.max_calls_per_second),
+        fan_out_(config_.accounts_topic, publisher, metrics_),
+        poller_(poller_options(config_), api_, tokens_, pacer_, waiter_, publisher, metrics_,
+                clock_),
+        handler_(worker_config.layout.webhook_topic(config_.source), config_.accounts_topic,
+                 fan_out_, poller_),
+        log_(log::get("dropbox-worker")) {}
+
+  worker::HandleResult handle(const kafka::ConsumedRecord& record,
+                              worker::HandlerContext& context) override {
+    if (reload_requested.exchange(false)) {
+      if (auto s = tokens_.reload(); !s) {
+        log_->error("SIGHUP: tokens file not reloaded, the previous tokens stay: {}",
+                    s.error().message);
+      } else {
+        log_->info("SIGHUP: tokens file reloaded: {} account(s)", tokens_.accounts());
+      }
+    }
+    return handler_.handle(record, context);
+  }
+
+  const DropboxConfig& config() const { return config_; }
+  DropboxMetrics& metrics() { return metrics_; }
+  std::size_t accounts() const { return tokens_.accounts(); }
+
+ private:
+  DropboxConfig config_;
+  SystemClock clock_;
+  SleepingWaiter waiter_;
+  http_client::CurlHttpClient http_;
+  DropboxMetrics metrics_;
+  DropboxApi api_;
+  TokenStore tokens_;
+  CallPacer pacer_;
+  NotificationFanOut fan_out_;
+  AccountPoller poller_;
+  DropboxHandler handler_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace
+
+worker::WorkerDescription dropbox_worker_description() {
+  worker::WorkerDescription description;
+  description.defaults = {"dropbox", "dropbox-worker", ":9101"};
+  description.summary =
+      "dropbox-worker: fans Dropbox notifications out per account and emits each account's "
+      "file changes (SPEC §5)";
+  description.config_section = "dropbox";
+  description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
+                         kafka::Publisher& publisher) {
+    auto agent = std::make_unique<DropboxAgent>(loader, worker_config, publisher);
+    install_sighup_handler();
+    // Logging is set up by run_worker after build(); set it up now (same settings) so these
+    // startup lines already have the configured format and redaction.
+    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
+    const auto& c = agent->config();
+    auto log = log::get("dropbox-worker");
+    if (!c.tokens_file) {
+      log->warn("DROPBOX_TOKENS_FILE is not set: every account will be dead-lettered no_token");
+    }
+    log->info(
+        "dropbox worker: notifications={} accounts={} changes={} cursors={} consume={} "
+        "initial_sync={} api={} token accounts={} max_calls_per_second={}",
+        worker_config.layout.webhook_topic(c.source), c.accounts_topic, c.changes_topic,
+        c.cursors_topic,
+        c.consume == Consume::kBoth       ? "both"
+        : c.consume == Consume::kAccounts ? "accounts"
+                                          : "notifications",
+        c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url, agent->accounts(),
+        c.max_calls_per_second);
+    worker::WorkerParts parts;
+    // The state topic is co-partitioned with topics[0]: the runtime restores cursors for the
+    // partitions of dropbox.accounts this process owns.
+    const std::string notifications = worker_config.layout.webhook_topic(c.source);
+    switch (c.consume) {
+      case Consume::kBoth:
+        parts.topics = {c.accounts_topic, notifications};
+        parts.state_topic = c.cursors_topic;
+        break;
+      case Consume::kAccounts:
+        parts.topics = {c.accounts_topic};
+        parts.state_topic = c.cursors_topic;
+        break;
+      case Consume::kNotifications:
+        parts.topics = {notifications};  // fan-out only: no cursors
+        break;
+    }
+    parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->metrics().attach(r); };
+    parts.handler = std::move(agent);
+    return parts;
+  };
+  return description;
+}
+
+}  // namespace wi::dropbox
