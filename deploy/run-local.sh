@@ -57,6 +57,8 @@ start() {
   echo "started $name (pid $!, log $log)"
 }
 
+# The stand-ins run on Debian's Python, which has python3-aiosmtpd (a python3 earlier on PATH,
+# e.g. pyenv's, may not).
 # first_line LOG: the JSON line a stand-in prints when it is ready (within 20 s).
 first_line() {
   local log=$1
@@ -127,7 +129,7 @@ fi
 if bin=$(find_bin chargify-worker) && [[ -n "$bin" ]]; then
   mkdir -p "$RUN_DIR/mail"
   start smtp-recorder "$RUN_DIR/logs/smtp-recorder.log" \
-    python3 -u "$ROOT/tests/standins/smtp_recorder.py" --host 127.0.0.1 --dir "$RUN_DIR/mail"
+    /usr/bin/python3 -u "$ROOT/tests/standins/smtp_recorder.py" --host 127.0.0.1 --dir "$RUN_DIR/mail"
   ready=$(first_line "$RUN_DIR/logs/smtp-recorder.log")
   SMTP_PORT=$(json_field "$ready" smtp_port)
   MAIL_HTTP_PORT=$(json_field "$ready" http_port)
@@ -139,7 +141,7 @@ if bin=$(find_bin chargify-worker) && [[ -n "$bin" ]]; then
 fi
 if bin=$(find_bin dropbox-worker) && [[ -n "$bin" ]]; then
   start dropbox-api "$RUN_DIR/logs/dropbox-api.log" \
-    python3 -u "$ROOT/tests/standins/dropbox_api.py" --host 127.0.0.1 --demo
+    /usr/bin/python3 -u "$ROOT/tests/standins/dropbox_api.py" --host 127.0.0.1 --demo
   ready=$(first_line "$RUN_DIR/logs/dropbox-api.log")
   DROPBOX_PORT=$(json_field "$ready" port)
   start dropbox-worker "$RUN_DIR/logs/dropbox-worker.log" \
