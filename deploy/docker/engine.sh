@@ -161,9 +161,9 @@ start() {
     docker volume prune -f >/dev/null
     # A user-defined network is a Linux bridge on the host: none may outlive a run.
     docker network prune -f >/dev/null
-    # Images that an earlier build replaced (untagged); the current ones and their build
-    # layers stay, so the store does not grow with every change of the sources.
-    docker image prune -f >/dev/null
+    # Untagged images a week old: builds replaced since. Not younger ones: the product
+    # image's build stage is untagged too (only COPY --from uses it) and is the costly cache.
+    docker image prune -f --filter until=168h >/dev/null
   fi
   base
   log "dockerd ready after $((SECONDS - t0))s (pid $pid, DOCKER_HOST=$DOCKER_HOST, images in $data_root)"
