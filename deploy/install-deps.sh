@@ -14,6 +14,9 @@ PACKAGES=(
   docker-compose prometheus python3-yaml
   # the fuzz tier (tests/fuzz/run.sh): clang with libFuzzer, llvm-symbolizer for reports
   clang-14 libclang-rt-14-dev llvm-14
+  # the compose tier: a private Docker engine, the debian:12 base made with debootstrap, and
+  # reading its Kafka from the host (python3-docker comes with docker-compose)
+  docker.io debootstrap python3-confluent-kafka
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)

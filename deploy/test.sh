@@ -12,7 +12,8 @@
 # AddressSanitizer + UBSan in the main build, CTEST_PARALLEL (default 2), KAFKA_TEST_PORT to
 # pin the broker's port (default: a free one). EXTRA_TIERS=1 runs the sanitizer tier (with the
 # same ctest arguments) and the fuzz tier on a filtered run too; ASAN_BUILD_DIR (default
-# build-asan), FUZZ_SECONDS (default 30 per target).
+# build-asan), FUZZ_SECONDS (default 30 per target). COMPOSE_TIER=1 runs the compose tier
+# (tests/compose on a private Docker engine) on a filtered run too; COMPOSE_TIER=0 skips it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +22,7 @@ BUILD_TYPE=${BUILD_TYPE:-Release}
 ASAN=${ASAN:-OFF}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-asan}
 EXTRA_TIERS=${EXTRA_TIERS:-$(( $# == 0 ? 1 : 0 ))}
+COMPOSE_TIER=${COMPOSE_TIER:-$(( $# == 0 ? 1 : 0 ))}
 step() { printf '\n==> %s\n' "$*"; }
 TIMES=()
 timed() {  # timed LABEL COMMAND...: runs it and records how long it took
@@ -108,7 +110,10 @@ require_tiers() {
   done
 }
 
-timed "tests" run_ctest "$BUILD_DIR" "$LOG" "$@" || exit 1
+# With no selection, the compose tier runs on its own after the others (below).
+SELECTION=("$@")
+(($# == 0)) && SELECTION=(-LE compose)
+timed "tests" run_ctest "$BUILD_DIR" "$LOG" "${SELECTION[@]}" || exit 1
 if (($# == 0)); then
   require_tiers "$LOG" unit integration system || exit 1
 fi
@@ -133,6 +138,23 @@ if ((EXTRA_TIERS)); then
     "$ROOT/tests/fuzz/run.sh" "$FUZZ_LOG" || rc=$?
   if ((rc != 0)) || ! grep -qE '^fuzz: all [1-9][0-9]* targets ran' "$FUZZ_LOG"; then
     echo "test.sh: FAILED: the fuzz tier failed or did not run (see $FUZZ_LOG)" >&2
+    exit 1
+  fi
+fi
+
+# The compose tier: docker-compose.yml on a private Docker engine (tests/compose), one test at
+# a time; its images are cached in ~/.cache/webhook-ingest/docker between runs.
+if ((COMPOSE_TIER)); then
+  step "compose tier"
+  COMPOSE_LOG="$BUILD_DIR/ctest-compose.log"
+  compose_t0=$SECONDS
+  set +e
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -L compose 2>&1 | tee "$COMPOSE_LOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  echo "test.sh: the compose tier took $((SECONDS - compose_t0))s"
+  if ((rc != 0)) || ! grep -qE "^compose +=.*[1-9][0-9]* tests?\)" "$COMPOSE_LOG"; then
+    echo "test.sh: FAILED: the compose tier failed or did not run (ctest exit $rc)" >&2
     exit 1
   fi
 fi
