@@ -2,7 +2,7 @@
 # Runs every test: installs what is missing (Debian packages, the Kafka jars), builds, starts a
 # real Kafka broker on free loopback ports in a temporary directory, runs the unit,
 # integration and system tiers through CTest, and stops the broker however the run ends.
-# A full run (no arguments) then also runs the sanitizer tier (the unit and integration
+# With EXTRA_TIERS=1 it then also runs the sanitizer tier (the unit and integration
 # tiers again, built with AddressSanitizer + UBSan in $ASAN_BUILD_DIR) and the fuzz tier
 # (tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS), and prints each tier's time.
 #
@@ -11,9 +11,9 @@
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release), ASAN=ON for
 # AddressSanitizer + UBSan in the main build, CTEST_PARALLEL (default 2), KAFKA_TEST_PORT to
 # pin the broker's port (default: a free one). EXTRA_TIERS=1 runs the sanitizer tier (with the
-# same ctest arguments) and the fuzz tier on a filtered run too; ASAN_BUILD_DIR (default
+# same ctest arguments on a filtered run) and the fuzz tier; ASAN_BUILD_DIR (default
 # build-asan), FUZZ_SECONDS (default 30 per target). COMPOSE_TIER=1 runs the compose tier
-# (tests/compose on a private Docker engine) on a filtered run too; COMPOSE_TIER=0 skips it.
+# (tests/compose on a private Docker engine).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,8 +21,10 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 ASAN=${ASAN:-OFF}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-asan}
-EXTRA_TIERS=${EXTRA_TIERS:-$(( $# == 0 ? 1 : 0 ))}
-COMPOSE_TIER=${COMPOSE_TIER:-$(( $# == 0 ? 1 : 0 ))}
+# The sanitizer, fuzz and compose tiers are opt-in until a full run of all of them together
+# has been measured within CI's time limit (they were each proven on their own branch).
+EXTRA_TIERS=${EXTRA_TIERS:-0}
+COMPOSE_TIER=${COMPOSE_TIER:-0}
 step() { printf '\n==> %s\n' "$*"; }
 TIMES=()
 timed() {  # timed LABEL COMMAND...: runs it and records how long it took
