@@ -208,7 +208,7 @@ TEST(IngestdPromises, EnqueuedAckAnswers200WithoutKafkaAndLogsTheLoss) {
   EXPECT_TRUE(poll_until(20s, [&] {
     return ingestd.log().find("lost after 200") != std::string::npos;
   })) << ingestd.log();
-  EXPECT_NE(ingestd.log().find("event_id=enq-lost"), std::string::npos) << ingestd.log();
+  EXPECT_NE(ingestd.log().find("event_id=\"enq-lost\""), std::string::npos) << ingestd.log();
 }
 
 // ---- configuration and control headers -----------------------------------------------------
