@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/kafka/control_headers.h"
 #include "ctl/command.h"
 #include "ctl/topic_scan.h"
 
@@ -18,10 +19,10 @@ using namespace std::chrono_literals;
 
 constexpr auto kKafkaTimeout = 30s;
 constexpr auto kStallLimit = 30s;
-constexpr const char* kOriginalTopic = "dlq-original-topic";
-constexpr const char* kRedriveCount = "redrive-count";
-constexpr const char* kDlqGroup = "dlq-group";
-constexpr const char* kRedriveForGroup = "redrive-for-group";
+constexpr const char* kOriginalTopic = kafka::control_headers::kDlqOriginalTopic;
+using kafka::control_headers::kDlqGroup;
+using kafka::control_headers::kRedriveCount;
+using kafka::control_headers::kRedriveForGroup;
 constexpr std::string_view kDlqHeaderPrefix = "dlq-";
 
 std::atomic<bool> g_interrupted{false};

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/kafka/control_headers.h"
 #include "common/clock.h"
 #include "ctl/command.h"
 #include "ctl/topic_scan.h"
@@ -20,8 +21,8 @@ using namespace std::chrono_literals;
 
 constexpr auto kKafkaTimeout = 30s;
 constexpr auto kStallLimit = 30s;
-constexpr const char* kReplayedFrom = "replayed-from";
-constexpr const char* kRedriveForGroup = "redrive-for-group";
+using kafka::control_headers::kRedriveForGroup;
+using kafka::control_headers::kReplayedFrom;
 
 std::atomic<bool> g_interrupted{false};
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/kafka/control_headers.h"
 #include "common/http/headers.h"
 
 namespace wi::ingest {
@@ -208,7 +209,7 @@ SourceConfig load_source(Loader& loader, const IngestConfig& c, const std::strin
       // written only by ingestctl and the workers. Forwarded headers are stored as http-<name>
       // and so can never become one, but a request must not even look like it set one.
       auto starts_with = [&](std::string_view prefix) { return header.rfind(prefix, 0) == 0; };
-      if (header == "replayed-from" || starts_with("dlq-") || starts_with("redrive-")) {
+      if (header == kafka::control_headers::kReplayedFrom || starts_with("dlq-") || starts_with("redrive-")) {
         loader.problem(fmt::format("sources.{}.forward_headers: {} names a record header that "
                                    "only ingestctl and the workers write; it is never forwarded",
                                    name, h));

@@ -4,6 +4,7 @@
 
 #include "common/json_text.h"
 #include "common/log.h"
+#include "common/kafka/control_headers.h"
 #include "common/topics.h"
 
 namespace wi::deploy {
@@ -180,7 +181,7 @@ HandleResult DeployHandler::handle_target(const Delivery& delivery, const Target
 HandleResult DeployHandler::deploy(const Delivery& delivery, const Target& target,
                                    HandlerContext& context, DeployResult& r) {
   const PushEvent& push = delivery.push;
-  const std::string replayed = header(delivery.record, "replayed-from");
+  const std::string replayed = header(delivery.record, kafka::control_headers::kReplayedFrom);
   log_->info("deploying event_id={} target={} after={}{}{} attempt={}", quoted(r.event_id),
              r.target, push.after,
              replayed.empty() ? "" : " replayed-from=", replayed.empty() ? "" : quoted(replayed),

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/kafka/control_headers.h"
 #include "common/topics.h"
 
 namespace wi::worker {
@@ -18,7 +19,7 @@ kafka::OutgoingRecord dead_letter_record(const kafka::ConsumedRecord& record,
   dlq.headers.push_back({"dlq-worker", why.worker});
   dlq.headers.push_back({kDlqGroupHeader, why.group});
   dlq.headers.push_back({"dlq-attempts", std::to_string(why.attempts)});
-  dlq.headers.push_back({"dlq-original-topic", record.topic});
+  dlq.headers.push_back({kafka::control_headers::kDlqOriginalTopic, record.topic});
   dlq.headers.push_back({"dlq-original-partition", std::to_string(record.partition)});
   dlq.headers.push_back({"dlq-original-offset", std::to_string(record.offset)});
   return dlq;

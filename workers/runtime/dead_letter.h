@@ -5,15 +5,15 @@
 
 #include <string>
 
+#include "common/kafka/control_headers.h"
 #include "common/kafka/publisher.h"
 #include "common/kafka/record.h"
 #include "common/result.h"
 
 namespace wi::worker {
 
-inline constexpr const char* kDlqGroupHeader = "dlq-group";
-// Set by `ingestctl redrive` / `replay --for-group`: only that consumer group handles the record.
-inline constexpr const char* kRedriveForGroupHeader = "redrive-for-group";
+inline constexpr const char* kDlqGroupHeader = kafka::control_headers::kDlqGroup;
+inline constexpr const char* kRedriveForGroupHeader = kafka::control_headers::kRedriveForGroup;
 
 struct DeadLetterReason {
   std::string worker;  // dlq-worker
