@@ -27,6 +27,8 @@ struct DrainOptions {
   // The longest Kafka may take to give a record its verdict (the producer's delivery bound
   // plus a margin): the flush waits at least this long even after the timeout.
   std::chrono::milliseconds delivery_bound{31000};
+  // How long after the flush the answers it released may take to be written.
+  std::chrono::milliseconds answer_grace{200};
   std::chrono::milliseconds check_every{10};
 };
 
