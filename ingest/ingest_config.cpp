@@ -257,6 +257,19 @@ IngestConfig load_ingest_config(Loader& loader) {
                           c.idle_timeout, 100, 3600000);
   c.drain_timeout = millis(loader, {"ingest", "drain_timeout_ms"}, "INGEST_DRAIN_TIMEOUT_MS",
                            c.drain_timeout, 100, 9500);
+  c.max_connections = loader.integer({"ingest", "max_connections"}, "INGEST_MAX_CONNECTIONS",
+                                     c.max_connections, 1, 1 << 20);
+  c.max_buffered_bytes = loader.integer({"ingest", "max_buffered_bytes"},
+                                        "INGEST_MAX_BUFFERED_BYTES", c.max_buffered_bytes,
+                                        1 << 20, 1LL << 40);
+  if (c.max_buffered_bytes < c.max_body_bytes + 64) {
+    loader.problem(fmt::format(
+        "INGEST_MAX_BUFFERED_BYTES ({}) must exceed INGEST_MAX_BODY_BYTES ({}) by at least 64: "
+        "a body of the largest allowed size would always be refused",
+        c.max_buffered_bytes, c.max_body_bytes));
+  }
+  c.min_body_rate = loader.integer({"ingest", "min_body_rate"}, "INGEST_MIN_BODY_RATE",
+                                   c.min_body_rate, 0, 1LL << 30);
   c.linger_ms = static_cast<int>(
       loader.integer({"ingest", "linger_ms"}, "INGEST_LINGER_MS", c.linger_ms, 0, 1000));
   c.compression = loader.choice({"ingest", "compression"}, "INGEST_COMPRESSION", c.compression,

@@ -45,6 +45,11 @@ struct IngestConfig {
   std::chrono::milliseconds body_timeout{60000};    // end of head → end of body
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive connection with no request
   std::chrono::milliseconds drain_timeout{8000};    // SIGTERM → exit, within SPEC's 10 s
+  // Abuse bounds (issue 13): open connections, bytes of unanswered bodies held in memory
+  // (503 + Retry-After beyond it), and the slowest average body rate accepted after 5 s.
+  std::int64_t max_connections = 10000;
+  std::int64_t max_buffered_bytes = 256LL << 20;
+  std::int64_t min_body_rate = 1024;  // bytes/s; 0 turns the check off
   int linger_ms = 1;
   std::string compression = "lz4";
   std::optional<std::string> tls_cert;

@@ -61,7 +61,11 @@ IngestMetrics::IngestMetrics(metrics::Registry& registry)
       body_bytes(registry
                      .histogram("ingest_body_bytes", "Size of verified webhook bodies",
                                 metrics::exponential_buckets(256, 4, 10))
-                     .with({})) {}
+                     .with({})),
+      connections_refused(registry
+                              .counter("ingest_connections_refused_total",
+                                       "Connections closed at once: INGEST_MAX_CONNECTIONS were open")
+                              .with({})) {}
 
 struct IngestService::RoutedSource {
   SourceConfig config;
@@ -180,6 +184,15 @@ void IngestService::on_rejected(const http::RequestHead* head, int status,
   }
   metrics_.requests.with({label, std::to_string(status)}).inc();
   log_->info("rejected source={} status={} reason={}", label, status, log::quoted(reason));
+}
+
+void IngestService::on_connection_refused() {
+  metrics_.connections_refused.inc();
+  // Counted always, logged at most once a second: a flood must not become a log flood.
+  if (connection_refusal_log_.try_take(clock_.steady_now()).taken) {
+    log_->warn("connection refused: INGEST_MAX_CONNECTIONS open (ingest_connections_refused_total={})",
+               metrics_.connections_refused.value());
+  }
 }
 
 void IngestService::finish(const std::string& source_label, const http::Responder& respond,

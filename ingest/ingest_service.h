@@ -29,6 +29,7 @@ struct IngestMetrics {
   metrics::Histogram& publish_seconds;
   metrics::Gauge& in_flight;
   metrics::Histogram& body_bytes;
+  metrics::Counter& connections_refused;  // beyond INGEST_MAX_CONNECTIONS
 };
 
 class IngestService final : public http::RequestHandler {
@@ -40,6 +41,7 @@ class IngestService final : public http::RequestHandler {
   http::HeadDecision on_head(const http::RequestHead& head) override;
   void handle(http::Request request, http::Responder respond) override;
   void on_rejected(const http::RequestHead* head, int status, std::string_view reason) override;
+  void on_connection_refused() override;
 
   // After this, new requests get 503 with Connection: close; requests already accepted finish.
   void begin_drain() { draining_ = true; }
@@ -65,6 +67,7 @@ class IngestService final : public http::RequestHandler {
   const Readiness& readiness_;
   metrics::Registry& registry_;
   const Clock& clock_;
+  TokenBucket connection_refusal_log_{1.0, 1.0};  // one log line a second at most
   IngestMetrics metrics_;
   std::vector<std::unique_ptr<RoutedSource>> sources_;
   std::shared_ptr<spdlog::logger> log_;

@@ -1,5 +1,7 @@
 #include "ingest/ingestd_app.h"
 
+#include <sys/resource.h>
+
 #include <signal.h>
 
 #include <algorithm>
@@ -52,9 +54,35 @@ http::ServerOptions server_options_of(const IngestConfig& config) {
   options.header_timeout = config.header_timeout;
   options.body_timeout = config.body_timeout;
   options.idle_timeout = config.idle_timeout;
+  options.max_connections = static_cast<std::size_t>(config.max_connections);
+  options.max_buffered_body_bytes = static_cast<std::size_t>(config.max_buffered_bytes);
+  options.min_body_rate = static_cast<std::size_t>(config.min_body_rate);
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   return options;
+}
+
+// Every connection is a file descriptor: raise the soft limit to what INGEST_MAX_CONNECTIONS
+// needs (plus room for Kafka's sockets, the spool and logs), up to the hard limit; when even
+// that is too low, serve fewer connections and say so, rather than fail accept() at random.
+void fit_connections_to_fd_limit(IngestConfig& config, spdlog::logger& log) {
+  constexpr rlim_t kReserve = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const auto wanted = static_cast<rlim_t>(config.max_connections) + kReserve;
+  if (limit.rlim_cur < wanted && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+    (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < wanted) {
+    const auto fitting = static_cast<std::int64_t>(
+        limit.rlim_cur > 2 * kReserve ? limit.rlim_cur - kReserve : limit.rlim_cur / 2);
+    log.warn("INGEST_MAX_CONNECTIONS={} needs {} file descriptors but the limit is {} "
+             "(ulimit -n): serving at most {} connections",
+             config.max_connections, wanted, limit.rlim_cur, fitting);
+    config.max_connections = fitting;
+  }
 }
 
 }  // namespace
@@ -95,6 +123,7 @@ int run_ingestd(int argc, char** argv) {
               s.max_body_bytes);
   }
   if (config.sources.empty()) log->warn("no source is enabled: every webhook gets 404");
+  fit_connections_to_fd_limit(config, *log);
 
   // With a spool, Kafka gets only the short bound before a record is spooled instead.
   auto publisher_options = publisher_options_of(config);
@@ -159,6 +188,18 @@ int run_ingestd(int argc, char** argv) {
   IngestService service(config, sink, readiness, registry, clock);
 
   http::HttpServer server(server_options_of(config), service);
+  // Read at scrape time; the server outlives every scrape (they are served by it).
+  registry.gauge_callback("ingest_open_connections", "Open HTTP connections", {}, [&server] {
+    return std::vector<metrics::Registry::Sample>{
+        {{}, static_cast<double>(server.open_connections())}};
+  });
+  registry.gauge_callback(
+      "ingest_buffered_body_bytes",
+      "Bytes held by unanswered request bodies (bounded by INGEST_MAX_BUFFERED_BYTES)", {},
+      [&server] {
+        return std::vector<metrics::Registry::Sample>{
+            {{}, static_cast<double>(server.buffered_body_bytes())}};
+      });
   if (auto s = server.start(); !s) {
     log->error("{}", s.error().message);
     return 1;

@@ -39,6 +39,8 @@ class RequestHandler {
   // The server answered on its own (malformed request, 431, 413 while reading a chunked body,
   // 408 timeout): for logs and metrics. `head` is null when the head never completed.
   virtual void on_rejected(const RequestHead* head, int status, std::string_view reason) = 0;
+  // A new connection was closed at once: ServerOptions::max_connections were open.
+  virtual void on_connection_refused() {}
 };
 
 }  // namespace wi::http

@@ -434,8 +434,17 @@ void RequestParser::append_body(const char* data, std::size_t len) {
   const std::size_t need = body_.size() + len + padding_;
   if (need > body_.capacity()) {
     try {
-      // Geometric growth for chunked bodies: many small chunks must not mean many copies.
-      body_.reserve(std::max(need, body_.capacity() * 2));
+      // Geometric growth for chunked bodies: many small chunks must not mean many copies;
+      // never past what the largest allowed body needs (a server's budget charges capacity).
+      const std::uint64_t cap = std::max<std::uint64_t>(max_body_ + padding_, need);
+      const auto target = static_cast<std::size_t>(
+          std::min<std::uint64_t>(std::max(need, body_.capacity() * 2), cap));
+      // libstdc++'s reserve() grows to at least twice the old capacity, so the capped size
+      // needs a fresh buffer of exactly that size.
+      std::string grown;
+      grown.reserve(target);
+      grown.append(body_);
+      body_.swap(grown);
     } catch (const std::exception&) {
       return fail(ParseError::kBodyTooLarge);
     }

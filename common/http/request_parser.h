@@ -103,6 +103,11 @@ class RequestParser {
 
   // Bytes received for the current request so far (for timeouts and metrics).
   std::uint64_t bytes_seen() const { return bytes_seen_; }
+  // Heap memory the body buffer holds now (reserved, not only used): what a body budget
+  // charges. 0 while the body fits in the string object itself (no allocation).
+  std::size_t body_capacity() const {
+    return body_.capacity() > std::string().capacity() ? body_.capacity() : 0;
+  }
   bool started() const { return bytes_seen_ > 0; }
   // Head bytes searched for line ends since construction; never more than the head bytes
   // consumed. Exposed so tests can prove no byte is scanned twice.

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <pistache/peer.h>
 #include <pistache/tcp.h>
 
+#include "common/http/body_budget.h"
 #include "common/log.h"
 
 namespace wi::http {
@@ -43,6 +45,10 @@ struct Connection {
   bool head_seen = false;   // the current request's head was parsed
   bool head_request = false;
   bool keep_alive = true;
+  std::size_t charged = 0;        // body bytes charged to the server's BodyBudget
+  // The minimum-rate window: when it began and parser.bytes_seen() then.
+  SteadyClock::time_point rate_window_start{};
+  std::uint64_t rate_window_bytes = 0;
   SteadyClock::time_point request_started{};
   SteadyClock::time_point head_done{};
   SteadyClock::time_point last_activity = SteadyClock::now();
@@ -58,6 +64,7 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   std::atomic<bool> running{false};
   std::atomic<std::size_t> awaiting{0};
+  BodyBudget budget;
 
   std::mutex registry_mu;
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
@@ -67,16 +74,38 @@ struct HttpServer::Impl {
   std::condition_variable sweeper_cv;
   bool stop_sweeper = false;
 
-  Impl(ServerOptions o, RequestHandler& h) : options(std::move(o)), handler(h) {}
+  Impl(ServerOptions o, RequestHandler& h)
+      : options(std::move(o)),
+        handler(h),
+        budget(options.max_buffered_body_bytes ? options.max_buffered_body_bytes
+                                               : std::numeric_limits<std::size_t>::max()) {}
 
   // ---- writing -------------------------------------------------------------------------------
 
   // The connection's outstanding answer is done with: written, or the client is gone. Counted
   // once, whichever comes first (drain waits for `awaiting` to reach 0). Caller holds conn.mu.
   void answered_locked(Connection& conn) {
+    release_body_locked(conn);
     if (!conn.awaiting) return;
     conn.awaiting = false;
     awaiting.fetch_sub(1);
+  }
+
+  // The request's body is answered or abandoned: its bytes leave the budget. Caller holds
+  // conn.mu.
+  void release_body_locked(Connection& conn) {
+    budget.release(conn.charged);
+    conn.charged = 0;
+  }
+
+  // Charges the budget for the body buffer's growth since the last charge; false when that
+  // would pass the budget. Caller holds conn.mu.
+  bool charge_body_locked(Connection& conn) {
+    const std::size_t holds = conn.parser.body_capacity();
+    if (holds <= conn.charged) return true;
+    if (!budget.try_charge(holds - conn.charged)) return false;
+    conn.charged = holds;
+    return true;
   }
 
   // Writes `bytes` through Pistache's queue; when written, either closes the connection or
@@ -200,6 +229,16 @@ struct HttpServer::Impl {
     bool close;
   };
 
+  // 503 for a body the budget has no room for; the body is not read, so the connection closes.
+  // Caller holds conn.mu.
+  Answer over_budget_locked(Connection& conn) {
+    handler.on_rejected(&conn.parser.head(), 503, "buffered body bytes over the server's budget");
+    conn.parser.reset();  // frees the reserved buffer now, not when the client goes away
+    Response r = json_error(503, "server busy: too many request bodies in memory; retry later");
+    r.headers.push_back({"Retry-After", "1"});
+    return Answer{std::move(r), true};
+  }
+
   void on_bytes(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Peer>& peer,
                 const char* data, std::size_t len) {
     std::optional<Request> request;
@@ -229,6 +268,11 @@ struct HttpServer::Impl {
         data += used;
         len -= used;
         auto state = parser.state();
+        if ((state == RequestParser::State::kBody || state == RequestParser::State::kComplete) &&
+            !charge_body_locked(*conn)) {
+          answer = over_budget_locked(*conn);
+          break;
+        }
         if (state == RequestParser::State::kHeadReady) {
           conn->head_done = now;
           conn->head_seen = true;
@@ -247,6 +291,12 @@ struct HttpServer::Impl {
             break;
           }
           parser.accept_body(decision.max_body_bytes);
+          conn->rate_window_start = now;
+          conn->rate_window_bytes = parser.bytes_seen();
+          if (parser.state() == RequestParser::State::kBody && !charge_body_locked(*conn)) {
+            answer = over_budget_locked(*conn);  // before any 100 Continue: the body stays unsent
+            break;
+          }
           if (head.expect_continue && parser.state() == RequestParser::State::kBody) {
             send_continue = true;
           }
@@ -311,6 +361,9 @@ struct HttpServer::Impl {
                    now - conn->head_done > options.body_timeout) {
           handler.on_rejected(&conn->parser.head(), 408, "request body not received in time");
           answer = Answer{json_error(408, "request timeout"), true};
+        } else if (state == RequestParser::State::kBody && body_too_slow_locked(*conn, now)) {
+          handler.on_rejected(&conn->parser.head(), 408, "request body slower than the minimum rate");
+          answer = Answer{json_error(408, "request body too slow"), true};
         } else if (!conn->parser.started() &&
                    (draining || now - conn->last_activity > options.idle_timeout)) {
           // Idle keep-alive connection: close quietly. Safe here: `closed` is false under
@@ -330,6 +383,26 @@ struct HttpServer::Impl {
       answer->response.close = true;
       write(conn, peer, serialize(answer->response), true, true);
     }
+  }
+
+  // Did less than min_body_rate arrive in the window (body_rate_grace long) that just ended?
+  // Checked window by window, so a burst first and then a trickle is caught too. Caller holds
+  // conn.mu.
+  bool body_too_slow_locked(Connection& conn, SteadyClock::time_point now) const {
+    if (options.min_body_rate == 0) return false;
+    const auto elapsed = now - conn.rate_window_start;
+    if (elapsed < options.body_rate_grace) return false;
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    const auto received = static_cast<double>(conn.parser.bytes_seen() - conn.rate_window_bytes);
+    if (received < seconds * static_cast<double>(options.min_body_rate)) return true;
+    conn.rate_window_start = now;
+    conn.rate_window_bytes = conn.parser.bytes_seen();
+    return false;
+  }
+
+  std::size_t open_connections() {
+    std::lock_guard lock(registry_mu);
+    return connections.size();
   }
 
   void sweeper_loop() {
@@ -354,6 +427,13 @@ class ConnectionHandler final : public Pistache::Tcp::Handler {
   explicit ConnectionHandler(HttpServer::Impl* impl) : impl_(impl) {}
 
   void onConnection(const std::shared_ptr<Peer>& peer) override {
+    if (impl_->options.max_connections > 0 &&
+        impl_->open_connections() >= impl_->options.max_connections) {
+      // Not registered, so onInput ignores it; Pistache closes it on the EOF this causes.
+      ::shutdown(peer->fd(), SHUT_RDWR);
+      impl_->handler.on_connection_refused();
+      return;
+    }
     auto conn = std::make_shared<Connection>(impl_->options.max_head_bytes);
     conn->peer = peer;
     conn->fd = peer->fd();
@@ -376,6 +456,7 @@ class ConnectionHandler final : public Pistache::Tcp::Handler {
     {
       std::lock_guard lock(conn->mu);
       conn->closed = true;
+      impl_->release_body_locked(*conn);  // a body cut off mid-way
       // An answer still outstanding will never be written (Pistache may also drop a queued
       // write on a reset connection without calling back): stop waiting for it.
       impl_->answered_locked(*conn);
@@ -423,10 +504,9 @@ std::uint16_t HttpServer::port() const {
 
 void HttpServer::begin_drain() { impl_->draining = true; }
 
-std::size_t HttpServer::open_connections() const {
-  std::lock_guard lock(impl_->registry_mu);
-  return impl_->connections.size();
-}
+std::size_t HttpServer::open_connections() const { return impl_->open_connections(); }
+
+std::size_t HttpServer::buffered_body_bytes() const { return impl_->budget.in_use(); }
 
 std::size_t HttpServer::awaiting_responses() const { return impl_->awaiting.load(); }
 

@@ -7,7 +7,7 @@
 // soon as a chunked body passes it — answered once and then the connection closed; Expect:
 // 100-continue answered; keep-alive by default and Connection: close / HTTP/1.0 honoured by
 // closing; pipelined requests answered in order, one at a time; header, body and idle
-// timeouts. Only server.cpp includes Pistache (this header hides it behind Impl), so linking
+// timeouts, a minimum body rate, a connection limit and a budget for buffered bodies. Only server.cpp includes Pistache (this header hides it behind Impl), so linking
 // http_server is what brings Pistache in.
 
 #include <chrono>
@@ -32,6 +32,16 @@ struct ServerOptions {
   // Bytes a client may send ahead (pipelining) while its previous request is being answered;
   // beyond that the connection is closed after the current answer.
   std::size_t max_pipelined_bytes = 64 * 1024;
+  // Open connections at most; a connection accepted beyond it is closed at once (and counted
+  // through RequestHandler::on_connection_refused). 0: no limit.
+  std::size_t max_connections = 0;
+  // The bytes all unanswered request bodies together may hold (BodyBudget); a request that
+  // would pass it gets 503 + Retry-After and the connection is closed. 0: no limit.
+  std::size_t max_buffered_body_bytes = 0;
+  // A body must arrive at this rate (bytes/s) in every `body_rate_grace` window from the end
+  // of its head; less in a window gets 408. 0: only body_timeout applies.
+  std::size_t min_body_rate = 0;
+  std::chrono::milliseconds body_rate_grace{5000};
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
 };
@@ -52,6 +62,8 @@ class HttpServer {
   // Open connections and requests handed to the handler and not yet answered.
   std::size_t open_connections() const;
   std::size_t awaiting_responses() const;
+  // Bytes held by unanswered request bodies (see max_buffered_body_bytes).
+  std::size_t buffered_body_bytes() const;
   // Stops listening and serving at once; call after draining.
   void stop();
 

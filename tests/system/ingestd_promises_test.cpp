@@ -263,5 +263,110 @@ TEST(IngestdPromises, NoRequestHeaderBecomesAHeaderTheWorkersActOn) {
       << "only ingestd's own headers and the allowlist (default: x-github-hook-id, user-agent)";
 }
 
+// ---- abuse bounds ---------------------------------------------------------------------------
+
+// Resident memory of a process, from /proc (kB → bytes); 0 when unreadable.
+std::size_t resident_bytes(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+TEST(IngestdPromises, ConnectionsBeyondTheLimitAreClosedAtOnceAndCounted) {
+  IngestdProcess ingestd(std::map<std::string, std::string>{{"INGEST_MAX_CONNECTIONS", "40"}});
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 40; ++i) held.push_back(std::make_unique<RawConnection>(ingestd.port()));
+  // Let the server register all 40 before the extra ones arrive.
+  std::this_thread::sleep_for(300ms);
+  std::vector<std::unique_ptr<RawConnection>> extra;
+  for (int i = 0; i < 10; ++i) extra.push_back(std::make_unique<RawConnection>(ingestd.port()));
+  for (auto& c : extra) EXPECT_TRUE(c->closed_by_peer(2s)) << "a connection beyond the limit stayed open";
+
+  // The connections within the limit still serve.
+  ASSERT_TRUE(held[0]->send(signed_push("within-limit")));
+  auto r = held[0]->read_response(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  // Room for the metrics request (a refused attempt would count as one more).
+  held.pop_back();
+  held.pop_back();
+  ASSERT_TRUE(poll_until(5s, [&] {
+    return metric(metrics_text(ingestd.port()), "ingest_open_connections") >= 0;
+  }));
+  EXPECT_EQ(metric(metrics_text(ingestd.port()), "ingest_connections_refused_total"), 10);
+}
+
+TEST(IngestdPromises, IdleConnectionsAndSlowHugeBodiesNeitherExhaustMemoryNorStarveANormalClient) {
+  // The README's bound: resident memory stays under 96 MiB + INGEST_MAX_BUFFERED_BYTES with
+  // thousands of connections open. 64 MiB of budget holds two 25 MiB bodies; every other
+  // client declaring one gets 503 + Retry-After from its head alone.
+  constexpr std::size_t kBudget = 64u << 20;
+  constexpr std::size_t kDeclared = 25u << 20;
+  IngestdProcess ingestd(
+      std::map<std::string, std::string>{{"INGEST_MAX_BUFFERED_BYTES", std::to_string(kBudget)}});
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 2000; ++i) idle.push_back(std::make_unique<RawConnection>(ingestd.port()));
+
+  const std::string head = "POST /webhooks/github HTTP/1.1\r\nHost: t\r\n"
+                           "Content-Type: application/json\r\nX-GitHub-Event: push\r\n"
+                           "X-GitHub-Delivery: huge\r\nX-Hub-Signature-256: sha256=00\r\n"
+                           "Content-Length: " + std::to_string(kDeclared) + "\r\n\r\n";
+  const std::string first_part(2u << 20, 'x');  // then nothing more: a stalled upload
+  std::vector<std::unique_ptr<RawConnection>> admitted;
+  int refused_503 = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto conn = std::make_unique<RawConnection>(ingestd.port());
+    ASSERT_TRUE(conn->send(head));
+    // The server decides on the head: 503 at once, or silence while it waits for the body.
+    if (auto r = conn->read_response(300ms)) {
+      EXPECT_EQ(r->status, 503) << r->body;
+      EXPECT_EQ(r->header("retry-after"), "1");
+      ++refused_503;
+    } else {
+      ASSERT_TRUE(conn->send(first_part));
+      admitted.push_back(std::move(conn));
+    }
+  }
+  EXPECT_EQ(admitted.size(), kBudget / (kDeclared + 64));
+  EXPECT_EQ(refused_503, 200 - static_cast<int>(admitted.size()));
+
+  // A normal client is answered at once all the same.
+  auto start = std::chrono::steady_clock::now();
+  auto ok = http_request(ingestd.port(), "POST", "/webhooks/github",
+                         {"Content-Type: application/json", "X-GitHub-Event: push",
+                          "X-GitHub-Delivery: normal",
+                          "X-Hub-Signature-256: " + github_signature(kBody)},
+                         kBody);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_LT(took, 2s) << "the publish bound is 5 s; a starved server would hit it";
+
+  const std::size_t rss = resident_bytes(ingestd.process().pid());
+  std::cout << "ingestd RSS with 2,000 idle connections and " << admitted.size()
+            << " stalled 25 MiB uploads: " << rss / (1 << 20) << " MiB\n";
+  EXPECT_GT(rss, 0u);
+  EXPECT_LT(rss, (96u << 20) + kBudget);
+
+  // The stalled uploads are cut off by the minimum body rate (1 KiB/s per 5 s window) long
+  // before the 60 s body timeout, and their memory is given back.
+  for (auto& conn : admitted) {
+    auto r = conn->read_response(15s);
+    ASSERT_TRUE(r) << "a stalled upload was never cut off";
+    EXPECT_EQ(r->status, 408) << r->body;
+  }
+  EXPECT_TRUE(poll_until(5s, [&] {
+    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") == 0;
+  })) << metrics_text(ingestd.port());
+  auto text = metrics_text(ingestd.port());
+  EXPECT_EQ(metric(text, "ingest_requests_total{source=\"github\",status=\"503\"}"), refused_503);
+  EXPECT_EQ(metric(text, "ingest_requests_total{source=\"github\",status=\"408\"}"),
+            static_cast<double>(admitted.size()));
+  EXPECT_EQ(event_ids(read_topic(ingestd.topic("github"), 1)), std::set<std::string>{"normal"});
+}
+
 }  // namespace
 }  // namespace wi::testing

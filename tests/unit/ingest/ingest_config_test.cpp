@@ -574,5 +574,29 @@ sources:
   EXPECT_TRUE(HasProblem(l.problems, {"sources.shop.key.json_pointer", "JSON pointer"}));
 }
 
+TEST(IngestConfig, AbuseBoundsHaveDefaultsAndComeFromTheEnvironment) {
+  auto defaults = load("", {{"GITHUB_WEBHOOK_SECRET", kGood}});
+  ASSERT_TRUE(defaults.problems.empty()) << joined(defaults.problems);
+  EXPECT_EQ(defaults.config.max_connections, 10000);
+  EXPECT_EQ(defaults.config.max_buffered_bytes, 256LL << 20);
+  EXPECT_EQ(defaults.config.min_body_rate, 1024);
+
+  auto set = load("", {{"GITHUB_WEBHOOK_SECRET", kGood},
+                       {"INGEST_MAX_CONNECTIONS", "300"},
+                       {"INGEST_MAX_BUFFERED_BYTES", "67108864"},
+                       {"INGEST_MIN_BODY_RATE", "0"}});
+  ASSERT_TRUE(set.problems.empty()) << joined(set.problems);
+  EXPECT_EQ(set.config.max_connections, 300);
+  EXPECT_EQ(set.config.max_buffered_bytes, 64LL << 20);
+  EXPECT_EQ(set.config.min_body_rate, 0);
+}
+
+TEST(IngestConfig, ABufferBudgetTooSmallForTheLargestBodyIsAProblem) {
+  auto loaded = load("", {{"GITHUB_WEBHOOK_SECRET", kGood},
+                          {"INGEST_MAX_BODY_BYTES", "2097152"},
+                          {"INGEST_MAX_BUFFERED_BYTES", "2097152"}});
+  EXPECT_TRUE(HasProblem(loaded.problems, {"INGEST_MAX_BUFFERED_BYTES", "INGEST_MAX_BODY_BYTES"}));
+}
+
 }  // namespace
 }  // namespace wi::ingest

@@ -897,3 +897,27 @@ TEST(RequestParserTest, AcceptBodyOnlyFromHeadReady) {
 
 }  // namespace
 }  // namespace wi::http
+
+namespace wi::http {
+namespace {
+
+TEST(RequestParserBuffer, AChunkedBodyNeverReservesMoreThanTheLargestAllowedBody) {
+  // Capacity is what a server's body budget charges: doubling past the limit would charge
+  // (and hold) memory no allowed body can use.
+  RequestParser parser;
+  parser.feed("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_EQ(parser.state(), RequestParser::State::kHeadReady);
+  parser.accept_body(1000, 64);
+  const std::string chunk = "12c\r\n" + std::string(300, 'x') + "\r\n";  // 0x12c = 300
+  for (int i = 0; i < 3; ++i) {
+    parser.feed(chunk);
+    ASSERT_EQ(parser.state(), RequestParser::State::kBody);
+    EXPECT_LE(parser.body_capacity(), 1000u + 64u) << "after chunk " << i + 1;
+  }
+  parser.feed("0\r\n\r\n");
+  ASSERT_EQ(parser.state(), RequestParser::State::kComplete);
+  EXPECT_EQ(parser.take_body(), std::string(900, 'x'));
+}
+
+}  // namespace
+}  // namespace wi::http
