@@ -4,7 +4,8 @@
 # integration and system tiers through CTest, and stops the broker however the run ends.
 # A full run (or EXTRA_TIERS=1) then also runs the sanitizer tier (the unit and integration
 # tiers again, built with AddressSanitizer + UBSan in $ASAN_BUILD_DIR) and the fuzz tier
-# (tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS), and prints each tier's time.
+# (tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS), then (or COMPOSE_TIER=1) the
+# compose tier (docker-compose.yml on a private Docker engine), and prints each tier's time.
 #
 #   deploy/test.sh [extra ctest arguments, e.g. -L unit or -R Ingestctl]
 #
@@ -13,7 +14,7 @@
 # pin the broker's port (default: a free one). EXTRA_TIERS=1 runs the sanitizer tier (with the
 # same ctest arguments on a filtered run) and the fuzz tier; ASAN_BUILD_DIR (default
 # build-asan), FUZZ_SECONDS (default 30 per target). COMPOSE_TIER=1 runs the compose tier
-# (tests/compose on a private Docker engine).
+# (tests/compose) after a filtered run too; COMPOSE_TIER=0 leaves it out of a full run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,11 +22,10 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 ASAN=${ASAN:-OFF}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-asan}
-# A full run (no arguments) adds the sanitizer and fuzz tiers. The compose tier is opt-in
-# until one run of it on main is measured within CI's time limit (it rebuilds the product
-# images after a C++ change: 11-19 min on two cores).
+# A full run (no arguments) adds the sanitizer, fuzz and compose tiers (the compose tier
+# rebuilds the product images after a C++ change; README "Tests" has the times).
 EXTRA_TIERS=${EXTRA_TIERS:-$(( $# == 0 ? 1 : 0 ))}
-COMPOSE_TIER=${COMPOSE_TIER:-0}
+COMPOSE_TIER=${COMPOSE_TIER:-$(( $# == 0 ? 1 : 0 ))}
 step() { printf '\n==> %s\n' "$*"; }
 TIMES=()
 timed() {  # timed LABEL COMMAND...: runs it and records how long it took

@@ -114,6 +114,9 @@ class Spool {
   // write); log_mu_ serialises the file operations (append + fdatasync, reads, deletes).
   mutable std::mutex mu_;
   std::mutex log_mu_;
+  // log_.bytes_on_disk() as of the last change, readable without log_mu_: request threads
+  // check the bound under mu_ alone, and must not wait behind an fdatasync for it. Only ever
+  // written from log_ (under log_mu_), so the log stays the one owner of the figure.
   std::atomic<std::uint64_t> bytes_on_disk_{0};
   std::condition_variable cv_;
   std::deque<Queued> queue_;
