@@ -16,6 +16,8 @@
 # Tuning for benchmarks (defaults are Kafka's): KAFKA_HEAP (512m), KAFKA_GC_OPTS (G1 with a
 # 20 ms pause goal), KAFKA_NETWORK_THREADS (3), KAFKA_IO_THREADS (8).
 set -euo pipefail
+# shellcheck source=deploy/owner_watchdog.sh
+source "$(dirname "${BASH_SOURCE[0]}")/owner_watchdog.sh"
 
 KAFKA_VERSION=3.9.1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +26,14 @@ LIBS="$CACHE_ROOT/kafka-$KAFKA_VERSION/libs"
 HEAP=${KAFKA_HEAP:-512m}
 
 die() { echo "kafka-local: $*" >&2; exit 1; }
+
+# terminate PID: SIGTERM, then SIGKILL if it is still there after 10 s.
+terminate() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
 
 fetch() {
   [[ -f "$LIBS/.complete" ]] && return 0
@@ -144,18 +154,7 @@ start() {
   local pid=$!
   echo "$pid" >"$dir/broker.pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
-  if [[ -n "$owner" ]]; then
-    (
-      trap '' INT TERM HUP
-      while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-      if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.5; done
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! >"$dir/watchdog.pid"
-  fi
+  [[ -n "$owner" ]] && watch_owner "$owner" "$pid" "$dir/watchdog.pid" terminate "$pid"
   while true; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "kafka-local: the broker exited during startup; last lines of $dir/broker.log:" >&2
@@ -186,16 +185,9 @@ stop() {
   [[ -n "$dir" ]] || die "stop: --dir is required"
   [[ -d "$dir" ]] || return 0
   dir=$(cd "$dir" && pwd)
-  if [[ -f "$dir/watchdog.pid" ]]; then
-    kill "$(cat "$dir/watchdog.pid")" 2>/dev/null || true
-    rm -f "$dir/watchdog.pid"
-  fi
+  stop_watchdog "$dir/watchdog.pid"
   local pid
-  if pid=$(broker_pid "$dir"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  if pid=$(broker_pid "$dir"); then terminate "$pid"; fi
   rm -f "$dir/broker.pid"
 }
 

@@ -18,6 +18,8 @@
 #       root file system ~/.cache/webhook-ingest/debian-12-minbase.tar, made first with
 #       `debootstrap --variant=minbase bookworm` from the mirror apt uses when it is missing.
 set -euo pipefail
+# shellcheck source=deploy/owner_watchdog.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../owner_watchdog.sh"
 
 CACHE_ROOT=${WEBHOOK_INGEST_CACHE:-$HOME/.cache/webhook-ingest}
 BASE_TAR="$CACHE_ROOT/debian-12-minbase.tar"
@@ -130,15 +132,7 @@ start() {
   ((cached)) && exec {lock_fd}>&-
   echo "DOCKER_HOST=unix://$dir/docker.sock" >"$dir/env"
   export DOCKER_HOST="unix://$dir/docker.sock"
-  if [[ -n "$owner" ]]; then
-    (
-      trap '' INT TERM HUP
-      while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-      rm -f "$dir/watchdog.pid"
-      kill -0 "$pid" 2>/dev/null && "$0" stop --dir "$dir"
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! >"$dir/watchdog.pid"
-  fi
+  [[ -n "$owner" ]] && watch_owner "$owner" "$pid" "$dir/watchdog.pid" "$0" stop --dir "$dir"
   local t0=$SECONDS
   until docker version >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -180,10 +174,7 @@ stop() {
   [[ -n "$dir" ]] || die "stop: --dir is required"
   [[ -d "$dir" ]] || return 0
   dir=$(cd "$dir" && pwd)
-  if [[ -f "$dir/watchdog.pid" ]]; then
-    kill "$(cat "$dir/watchdog.pid")" 2>/dev/null || true
-    rm -f "$dir/watchdog.pid"
-  fi
+  stop_watchdog "$dir/watchdog.pid"
   local pid
   if pid=$(daemon_pid "$dir"); then
     kill -TERM "$pid" 2>/dev/null || true

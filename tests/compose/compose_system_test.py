@@ -263,7 +263,11 @@ class ComposeProject(unittest.TestCase):
             if got.returncode == 0:
                 self.assertEqual(got.stdout.strip(), expected)
                 break
-        results = [json.loads(v) for *_, v in read_topic(self.ports.brokers, "github.deploys")]
+        # The result is published after the command exits, so a moment after the file exists.
+        for _ in deadline_loop(EFFECT_WITHIN_S, "the deploy's result on github.deploys"):
+            results = [json.loads(v) for *_, v in read_topic(self.ports.brokers, "github.deploys")]
+            if results:
+                break
         self.assertEqual([(r["sha"], r["status"], r["host"]) for r in results],
                          [(push["after"], "success", "compose")])
 
