@@ -1,6 +1,7 @@
 #include "ingest/readiness.h"
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace wi::ingest {
 
@@ -19,7 +20,10 @@ void ProbedReadiness::refresh() {
 
 ReadinessRefresher::ReadinessRefresher(ProbedReadiness& readiness,
                                        std::chrono::milliseconds interval)
-    : readiness_(readiness), interval_(interval), thread_([this] { loop(); }) {}
+    : readiness_(readiness), interval_(interval), thread_([this] {
+        name_this_thread("readiness");
+        loop();
+      }) {}
 
 ReadinessRefresher::~ReadinessRefresher() {
   {

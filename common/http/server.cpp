@@ -17,6 +17,7 @@
 
 #include "common/http/body_budget.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace wi::http {
 
@@ -494,7 +495,10 @@ Status HttpServer::start() {
                                           impl_->options.port, e.what()));
   }
   impl_->running = true;
-  impl_->sweeper = std::thread([this] { impl_->sweeper_loop(); });
+  impl_->sweeper = std::thread([this] {
+    name_this_thread("http:sweeper");
+    impl_->sweeper_loop();
+  });
   return {};
 }
 

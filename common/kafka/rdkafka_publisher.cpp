@@ -4,6 +4,7 @@
 
 #include "common/kafka/rdkafka_util.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace wi::kafka {
 
@@ -75,6 +76,7 @@ Result<std::unique_ptr<RdKafkaPublisher>> RdKafkaPublisher::create(
   self->impl_->rk = std::move(*handle);
   Impl* impl_ptr = self->impl_.get();
   self->impl_->poller = std::thread([impl_ptr] {
+    name_this_thread("kafka:reports");  // delivery reports: their callbacks run here
     while (!impl_ptr->stop.load()) rd_kafka_poll(impl_ptr->rk.get(), 100);
   });
   return self;

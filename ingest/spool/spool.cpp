@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/thread_name.h"
 #include "ingest/spool/record_codec.h"
 
 namespace wi::spool {
@@ -32,7 +33,10 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options, const Cl
     spool->delete_confirmed_segments();
   }
   spool->bytes_on_disk_ = spool->log_.bytes_on_disk();
-  spool->writer_ = std::thread([s = spool.get()] { s->writer_loop(); });
+  spool->writer_ = std::thread([s = spool.get()] {
+    name_this_thread("spool:writer");
+    s->writer_loop();
+  });
   return spool;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace wi::spool {
 
@@ -63,7 +64,10 @@ SpoolingSink::SpoolingSink(kafka::Publisher& direct, kafka::Publisher& drain, Sp
 SpoolingSink::~SpoolingSink() { stop(); }
 
 void SpoolingSink::start() {
-  drainer_ = std::thread([this] { drain_loop(); });
+  drainer_ = std::thread([this] {
+    name_this_thread("spool:drainer");
+    drain_loop();
+  });
 }
 
 void SpoolingSink::stop() {

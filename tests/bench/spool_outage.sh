@@ -16,37 +16,9 @@ DURATION=${SPOOL_BENCH_DURATION:-20s}
 DRAIN_RECORDS=${SPOOL_DRAIN_RECORDS:-100000}
 WORK=$(mktemp -d /tmp/spool-bench.XXXXXX)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-KAFKA_PORT=$(free_port)
-CONTROLLER_PORT=$(free_port)
-INGEST_PORT=$(free_port)
-
-INGESTD_PID=
-cleanup() {
-  [[ -n "$INGESTD_PID" ]] && kill -TERM "$INGESTD_PID" 2>/dev/null && wait "$INGESTD_PID" || true
-  "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start_kafka() {
-  "$ROOT/deploy/kafka-local.sh" start --dir "$WORK/kafka" --port "$KAFKA_PORT" \
-    --controller-port "$CONTROLLER_PORT" --owner-pid $$ >/dev/null
-}
-stop_kafka() { "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null; }
-metric() {
-  curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
-}
-# Waits until bench (pid $1) has printed its load report to $2 (the Kafka check comes next).
-wait_for_load() {
-  until grep -q '^throughput' "$2"; do
-    kill -0 "$1" 2>/dev/null || { cat "$2"; echo "bench ended early" >&2; exit 1; }
-    sleep 0.2
-  done
-}
-wait_for_metric_zero() {
-  until [[ "$(metric "$1")" == "0" ]]; do sleep 0.05; done
-}
+# shellcheck source=tests/bench/lib.sh
+source "$ROOT/tests/bench/lib.sh"
+trap bench_cleanup EXIT
 
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export TOPIC_PREFIX=bench.
@@ -59,9 +31,7 @@ export LOG_LEVEL=warn
 
 start_kafka
 "$INGESTCTL" topics create >/dev/null
-"$INGESTD" >"$WORK/ingestd.log" 2>&1 &
-INGESTD_PID=$!
-until curl -fsS "http://127.0.0.1:$INGEST_PORT/healthz" >/dev/null 2>&1; do sleep 0.1; done
+start_ingestd
 stop_kafka
 
 echo "== 1. broker down: spool-only throughput ($DURATION, 64 connections, 2048-byte bodies)"

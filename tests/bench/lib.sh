@@ -1,0 +1,66 @@
+# Shared by the shell benchmarks in tests/bench (sourced, not run): a private Kafka broker on
+# free loopback ports, one ingestd, and the waits between them. The caller sets ROOT, WORK (a
+# scratch directory it owns), INGESTD and INGESTCTL, and calls bench_cleanup from its EXIT
+# trap so that nothing is left running however the script ends.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+KAFKA_PORT=$(free_port)
+CONTROLLER_PORT=$(free_port)
+INGEST_PORT=$(free_port)
+
+INGESTD_PID=
+bench_cleanup() {
+  stop_ingestd || true
+  "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+
+# --owner-pid: the broker also goes when this script does, even on SIGKILL.
+start_kafka() {
+  "$ROOT/deploy/kafka-local.sh" start --dir "$WORK/kafka" --port "$KAFKA_PORT" \
+    --controller-port "$CONTROLLER_PORT" --owner-pid $$ >/dev/null
+}
+stop_kafka() { "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null; }
+kafka_pid() { cat "$WORK/kafka/broker.pid"; }
+
+# Starts ingestd with the environment as it is now (log in $WORK/ingestd.log) and waits until it
+# answers /healthz; fails with its log if it exits first.
+start_ingestd() {
+  "$INGESTD" >"$WORK/ingestd.log" 2>&1 &
+  INGESTD_PID=$!
+  until curl -fsS "http://127.0.0.1:$INGEST_PORT/healthz" >/dev/null 2>&1; do
+    if ! kill -0 "$INGESTD_PID" 2>/dev/null; then
+      INGESTD_PID=
+      cat "$WORK/ingestd.log" >&2
+      echo "ingestd exited before it was ready" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+stop_ingestd() {
+  [[ -n "$INGESTD_PID" ]] || return 0
+  kill -TERM "$INGESTD_PID" 2>/dev/null && wait "$INGESTD_PID" || true
+  INGESTD_PID=
+}
+
+metric() {
+  curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+wait_for_metric_zero() {
+  until [[ "$(metric "$1")" == "0" ]]; do sleep 0.05; done
+}
+
+# Waits until bench (pid $1) has printed its load report to $2: the load is over and the
+# Kafka check comes next. (-s: bench, started in the background, may not have created $2 yet.)
+wait_for_load() {
+  until grep -qs '^throughput' "$2"; do
+    if ! kill -0 "$1" 2>/dev/null; then
+      grep -qs '^throughput' "$2" && return 0
+      cat "$2"
+      echo "bench ended early" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+}
