@@ -151,9 +151,19 @@ def main():
         wait_until("ingestd", lambda: _up(ingest_port, "/healthz"), 30)
         for port in metrics_ports:
             wait_until("dropbox-worker", lambda: _up(port, "/metrics"), 30)
-        # Every process has its partitions before the clock starts.
-        wait_until("assignment", lambda: metric_sum(
-            metrics_ports, "worker_assigned_partitions") >= 12, 60)
+        # Every process has its share of the 12 partitions (6 notification, 6 account) before
+        # the clock starts, and the assignment has settled: a sum of 12 alone can be one process
+        # holding everything while the other's join is still being balanced.
+        settled_since = [None]
+
+        def assignment_settled():  # true once the shares held for 2 s
+            shares = [metric_sum([port], "worker_assigned_partitions") for port in metrics_ports]
+            if sum(shares) != 12 or not all(share > 0 for share in shares):
+                settled_since[0] = None
+                return False
+            settled_since[0] = settled_since[0] or time.time()
+            return time.time() - settled_since[0] >= 2
+        wait_until("a settled assignment", assignment_settled, 90)
 
         sender = Signed(ingest_port)
         expected = args.accounts * args.entries
