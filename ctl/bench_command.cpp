@@ -99,8 +99,9 @@ class BenchCommand final : public Command {
                     "A request unanswered this long counts as a timeout")
         ->default_val("30s");
     cmd->add_option("--server-pid", server_pid_,
-                    "Also report this process's CPU (user+sys from /proc/PID/stat, over the "
-                    "load, not the Kafka check) per 2xx answer: server_cpu_us_per_req")
+                    "Also report the CPU of this process and its descendants (e.g. gunicorn's "
+                    "workers; user+sys from /proc, over the load, not the Kafka check) per 2xx "
+                    "answer: server_cpu_us_per_req")
         ->check(CLI::PositiveNumber);
     cmd->add_option("--broker-pid", broker_pid_,
                     "The same for the Kafka broker's process: broker_cpu_us_per_req")
