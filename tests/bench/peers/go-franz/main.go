@@ -7,6 +7,9 @@
 //	                       413 body too large, 503 produce failed
 //	GET  /healthz          200
 //
+// franz-go fails an idempotent record only while that is safe (never sent, or answered): a
+// broker that goes away under a sent request holds that answer until it is back.
+//
 // Flags (or environment): -listen (LISTEN), -brokers (KAFKA_BROKERS), -topic (TOPIC);
 // the secret comes from GITHUB_WEBHOOK_SECRET.
 package main
@@ -81,6 +84,8 @@ func main() {
 		kgo.DefaultProduceTopic(*topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent writes stay on (the default)
 		kgo.ProducerBatchMaxBytes(26<<20),
+		// Without it a record is retried for as long as the request lasts: never a 503.
+		kgo.RecordDeliveryTimeout(30*time.Second),
 	)
 	if err != nil {
 		log.Fatalf("kafka client: %v", err)
