@@ -1,9 +1,11 @@
 // `ingestctl bench`: signed load against ingestd, then the end-to-end check that every event
 // ingestd acknowledged with 200 is in Kafka. The pieces: bench_requests/bench_bodies (what is
 // sent), bench_feed (built ahead), bench_client (epoll load), bench_histogram (latency),
-// bench_ack_check (Kafka), bench_report (output).
+// bench_ack_check (Kafka), bench_process_cpu (CPU of the server and broker), bench_report
+// (output).
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -11,6 +13,7 @@
 #include "ctl/bench/ack_check.h"
 #include "ctl/bench/client.h"
 #include "ctl/bench/feed.h"
+#include "ctl/bench/process_cpu.h"
 #include "ctl/bench/report.h"
 #include "ctl/bench/requests.h"
 #include "ctl/command.h"
@@ -22,11 +25,24 @@ namespace {
 
 constexpr std::size_t kFeedBytes = 32 * 1024 * 1024;
 
-double cpu_seconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+// A CPU window over process `pid`, when there is one (--server-pid and --broker-pid are
+// optional).
+Result<std::optional<ProcessCpuWindow>> watch_cpu(const std::optional<int>& pid) {
+  if (!pid) return std::optional<ProcessCpuWindow>();
+  auto window = ProcessCpuWindow::begin(*pid);
+  if (!window) return window.error();
+  return std::optional<ProcessCpuWindow>(*window);
+}
+
+// The CPU the window saw; none (with a warning) when the process is gone by now.
+std::optional<double> cpu_used(const std::optional<ProcessCpuWindow>& window,
+                               const char* what) {
+  if (!window) return std::nullopt;
+  auto used = window->end();
+  if (used) return *used;
+  std::cerr << fmt::format("ingestctl bench: warning: no {} CPU figure: {}\n", what,
+                           used.error().message);
+  return std::nullopt;
 }
 
 // Enough descriptors for the connections (the soft limit is often 1024).
@@ -82,6 +98,14 @@ class BenchCommand final : public Command {
     cmd->add_option("--request-timeout", request_timeout_,
                     "A request unanswered this long counts as a timeout")
         ->default_val("30s");
+    cmd->add_option("--server-pid", server_pid_,
+                    "Also report the CPU of this process and its descendants (e.g. gunicorn's "
+                    "workers; user+sys from /proc, over the load, not the Kafka check) per 2xx "
+                    "answer: server_cpu_us_per_req")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--broker-pid", broker_pid_,
+                    "The same for the Kafka broker's process: broker_cpu_us_per_req")
+        ->check(CLI::PositiveNumber);
     return cmd;
   }
 
@@ -159,29 +183,34 @@ class BenchCommand final : public Command {
     options.rate = rate_;
     options.duration = *duration;
     options.request_timeout = *request_timeout;
-    const double cpu_before = cpu_seconds();
+    // The CPU windows cover the load only: not the Kafka check, its start or the prefill.
+    auto server_cpu = watch_cpu(server_pid_);
+    if (!server_cpu) return usage("--server-pid: " + server_cpu.error().message);
+    auto broker_cpu = watch_cpu(broker_pid_);
+    if (!broker_cpu) return usage("--broker-pid: " + broker_cpu.error().message);
+    const auto client_cpu =
+        watch_cpu(static_cast<int>(::getpid())).value_or(std::optional<ProcessCpuWindow>());
     LoadResult load = run_load(options, feed, setup.body_bytes);
-    const double client_cpu = cpu_seconds() - cpu_before;
-    print_load(std::cout, setup, load, client_cpu);
+    const LoadCpu cpu{cpu_used(client_cpu, "client").value_or(0),
+                      cpu_used(*server_cpu, "server"), cpu_used(*broker_cpu, "broker")};
+    print_load(std::cout, setup, load, cpu);
     std::cout << std::flush;
 
     std::optional<AckCheckResult> checked;
     if (check) {
       auto result = check->verify(load.acked_ids, *check_timeout);
       if (!result) {
-        std::cout << json_summary(setup, load, std::nullopt, client_cpu) << "\n";
+        std::cout << json_summary(setup, load, std::nullopt, cpu) << "\n";
         return fail("the Kafka check failed: " + result.error().message);
       }
       checked = *result;
       print_check(std::cout, check->topic(), *checked);
     }
-    std::cout << json_summary(setup, load, checked, client_cpu) << "\n" << std::flush;
+    std::cout << json_summary(setup, load, checked, cpu) << "\n" << std::flush;
 
     if (load.answered == 0) return fail("no request was answered");
     if (healthz) {
-      for (const auto& [status, n] : load.by_status) {
-        if (status < 200 || status > 299) return fail("some answers were not 2xx");
-      }
+      if (load.answered_2xx() != load.answered) return fail("some answers were not 2xx");
       return kExitOk;
     }
     if (checked->acknowledged == 0) return fail("no request was acknowledged with 200");
@@ -211,6 +240,8 @@ class BenchCommand final : public Command {
   std::optional<std::string> url_;
   std::string ack_check_timeout_ = "60s";
   std::string request_timeout_ = "30s";
+  std::optional<int> server_pid_;
+  std::optional<int> broker_pid_;
 };
 
 }  // namespace

@@ -43,6 +43,13 @@ struct LoadResult {
   LatencyHistogram schedule_lag;       // µs, open loop: scheduled start → first byte written
   double elapsed_s = 0;                // start → last answer (or the end of the run)
   std::string first_error;
+
+  // Answers with a 2xx status (for a webhook: acknowledged).
+  std::uint64_t answered_2xx() const {
+    std::uint64_t n = 0;
+    for (const auto& [status, count] : by_status) n += status >= 200 && status <= 299 ? count : 0;
+    return n;
+  }
 };
 
 // Runs the load; returns what happened. Never throws for network trouble: it is counted.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 #include "common/json_text.h"
 
 namespace wi::ctl {
@@ -26,10 +28,29 @@ std::string percentiles(const LatencyHistogram& h) {
                      ms(h.percentile(99.9)), ms(h.max()));
 }
 
+// CPU microseconds per 2xx answer; none when not measured or nothing was answered 2xx.
+std::optional<double> us_per_2xx(const std::optional<double>& cpu_s, const LoadResult& load) {
+  const std::uint64_t answers = load.answered_2xx();
+  if (!cpu_s || answers == 0) return std::nullopt;
+  return *cpu_s * 1e6 / static_cast<double>(answers);
+}
+
+std::string json_number_or_null(const std::optional<double>& value) {
+  return value ? fmt::format("{:.2f}", *value) : "null";
+}
+
+void print_process_cpu(std::ostream& out, std::string_view label,
+                       const std::optional<double>& cpu_s, const LoadResult& load) {
+  if (!cpu_s) return;
+  const auto per_request = us_per_2xx(cpu_s, load);
+  out << fmt::format("{:<12}{:.2f} s, {} per 2xx answer\n", label, *cpu_s,
+                     per_request ? fmt::format("{:.1f} µs", *per_request) : "none");
+}
+
 }  // namespace
 
 void print_load(std::ostream& out, const BenchSetup& setup, const LoadResult& load,
-                double client_cpu_s) {
+                const LoadCpu& cpu) {
   const std::string mode = setup.rate
                                ? fmt::format("open loop at {:g} req/s over {} connections",
                                              *setup.rate, setup.connections)
@@ -52,8 +73,10 @@ void print_load(std::ostream& out, const BenchSetup& setup, const LoadResult& lo
                      mb_per_s(load), load.elapsed_s);
   out << "latency     " << percentiles(load.latency) << "\n";
   if (setup.rate) out << "start lag   " << percentiles(load.schedule_lag) << "\n";
-  out << fmt::format("client cpu  {:.2f} s ({:.0f}% of one core)\n", client_cpu_s,
-                     load.elapsed_s > 0 ? 100.0 * client_cpu_s / load.elapsed_s : 0.0);
+  out << fmt::format("client cpu  {:.2f} s ({:.0f}% of one core)\n", cpu.client_s,
+                     load.elapsed_s > 0 ? 100.0 * cpu.client_s / load.elapsed_s : 0.0);
+  print_process_cpu(out, "server cpu", cpu.server_s, load);
+  print_process_cpu(out, "broker cpu", cpu.broker_s, load);
 }
 
 void print_check(std::ostream& out, const std::string& topic, const AckCheckResult& check) {
@@ -65,7 +88,7 @@ void print_check(std::ostream& out, const std::string& topic, const AckCheckResu
 }
 
 std::string json_summary(const BenchSetup& setup, const LoadResult& load,
-                         const std::optional<AckCheckResult>& check, double client_cpu_s) {
+                         const std::optional<AckCheckResult>& check, const LoadCpu& cpu) {
   std::string statuses;
   for (const auto& [status, n] : load.by_status) {
     statuses += fmt::format("{}\"{}\":{}", statuses.empty() ? "" : ",", status, n);
@@ -83,13 +106,15 @@ std::string json_summary(const BenchSetup& setup, const LoadResult& load,
       "\"requests\":{},\"responses\":{},\"status\":{{{}}},\"errors\":{},\"timeouts\":{},"
       "\"not_sent\":{},\"elapsed_s\":{:.3f},\"rps\":{:.1f},\"mb_per_s\":{:.3f},"
       "\"p50_ms\":{:.3f},\"p90_ms\":{:.3f},\"p99_ms\":{:.3f},\"p999_ms\":{:.3f},"
-      "\"max_ms\":{:.3f},\"client_cpu_s\":{:.2f}",
+      "\"max_ms\":{:.3f},\"client_cpu_s\":{:.2f},\"server_cpu_us_per_req\":{},"
+      "\"broker_cpu_us_per_req\":{}",
       setup.rate ? "open" : "closed", setup.connections,
       setup.rate ? fmt::format("{:g}", *setup.rate) : "null", setup.duration_s, setup.body_bytes,
       load.sent, load.answered, statuses, load.errors, load.timeouts, load.not_sent, load.elapsed_s,
       rps(load), mb_per_s(load), ms(load.latency.percentile(50)), ms(load.latency.percentile(90)),
       ms(load.latency.percentile(99)), ms(load.latency.percentile(99.9)), ms(load.latency.max()),
-      client_cpu_s);
+      cpu.client_s, json_number_or_null(us_per_2xx(cpu.server_s, load)),
+      json_number_or_null(us_per_2xx(cpu.broker_s, load)));
   if (check) {
     out += fmt::format(",\"acknowledged\":{},\"found\":{},\"missing\":{},\"duplicates\":{}}}",
                        check->acknowledged, check->found, check->missing, check->duplicates);

@@ -221,14 +221,19 @@ TEST(IngestctlBench, AcknowledgedEventsMissingFromTheTopicFailTheRun) {
 
 TEST(IngestctlBench, HealthzTargetNeedsNoSourceAndSkipsTheCheck) {
   IngestdProcess ingestd;
-  auto r = run_process(
-      {kIngestctl, "bench", "--target", "healthz", "--concurrency", "4", "--duration", "1s"},
-      ctl_env(ingestd), 60s);
+  auto r = run_process({kIngestctl, "bench", "--target", "healthz", "--concurrency", "4",
+                        "--duration", "1s", "--server-pid",
+                        std::to_string(ingestd.process().pid())},
+                       ctl_env(ingestd), 60s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string json = json_line(r.out);
   EXPECT_GT(json_number(json, "rps").value_or(0), 0.0) << r.out;
   EXPECT_EQ(json_number(json, "missing"), std::nullopt) << "no Kafka check for /healthz";
   EXPECT_NE(r.out.find("/healthz"), std::string::npos);
+  // ingestd answered every one of those requests: it used CPU for them; no broker pid given.
+  EXPECT_GT(json_number(json, "server_cpu_us_per_req").value_or(0), 0.0) << json;
+  EXPECT_EQ(json_number(json, "broker_cpu_us_per_req"), std::nullopt) << json;
+  EXPECT_NE(r.out.find("server cpu"), std::string::npos) << r.out;
 }
 
 TEST(IngestctlBench, UsageErrors) {
@@ -239,6 +244,11 @@ TEST(IngestctlBench, UsageErrors) {
                                ctl_env(ingestd));
   EXPECT_EQ(too_small.exit_code, 2) << too_small.err;
   EXPECT_NE(too_small.err.find("too small"), std::string::npos) << too_small.err;
+  auto no_process = run_process(
+      {kIngestctl, "bench", "--target", "healthz", "--broker-pid", "999999999"}, ctl_env(ingestd));
+  EXPECT_EQ(no_process.exit_code, 2) << no_process.err;
+  EXPECT_NE(no_process.err.find("--broker-pid: no process 999999999"), std::string::npos)
+      << no_process.err;
   auto help = run_process({kIngestctl, "bench", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("healthz"), std::string::npos);
