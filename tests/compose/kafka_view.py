@@ -54,12 +54,13 @@ def read_topic(brokers, topic, timeout=60):
 
 
 def group_members(brokers, client_id):
-    """{group: member count} for the groups whose members identify as `client_id`."""
+    """{group: member count} for the groups whose members identify as `client_id`, or as one of
+    its stages (`client_id-<stage>`: dropbox-worker-fanout, dropbox-worker-poll)."""
     admin = AdminClient({"bootstrap.servers": brokers})
     out = {}
     for group in admin.list_groups(timeout=30):
         ids = {m.client_id for m in group.members}
-        if client_id in ids:
+        if any(i == client_id or i.startswith(client_id + "-") for i in ids):
             out[group.id] = len(group.members)
     return out
 
