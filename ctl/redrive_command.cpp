@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <map>
 
 #include "common/kafka/control_headers.h"
 #include "ctl/command.h"
+#include "ctl/interrupt.h"
 #include "ctl/topic_scan.h"
 
 namespace wi::ctl {
@@ -17,15 +17,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kKafkaTimeout = 30s;
-constexpr auto kStallLimit = 30s;
 constexpr const char* kOriginalTopic = kafka::control_headers::kDlqOriginalTopic;
 using kafka::control_headers::kDlqGroup;
 using kafka::control_headers::kRedriveCount;
 using kafka::control_headers::kRedriveForGroup;
 constexpr std::string_view kDlqHeaderPrefix = "dlq-";
-
-std::atomic<bool> g_interrupted{false};
 
 std::string event_id_of(const kafka::ConsumedRecord& rec) {
   const std::string* id = kafka::find_header(rec.headers, "event-id");
@@ -122,8 +118,7 @@ class RedriveCommand final : public Command {
       return kExitUsage;
     }
     auto config = load_config(flags);
-    std::signal(SIGINT, [](int) { g_interrupted = true; });
-    std::signal(SIGTERM, [](int) { g_interrupted = true; });
+    interrupted_ = &stop_on_interrupt();
 
     const std::string group = "ingestctl-redrive." + dlq_;
     kafka::ConsumerOptions options;
@@ -212,7 +207,7 @@ class RedriveCommand final : public Command {
                 << std::flush;
       return {};
     };
-    auto scanned = scan_ranges(c, dlq_, *ranges, visit, kStallLimit, g_interrupted);
+    auto scanned = scan_ranges(c, dlq_, *ranges, visit, kStallLimit, *interrupted_);
 
     int code = kExitOk;
     if (!scanned) code = fail(scanned.error().message);
@@ -247,6 +242,7 @@ class RedriveCommand final : public Command {
   }
 
  private:
+  const std::atomic<bool>* interrupted_ = nullptr;  // set by run()
   static int fail(const std::string& message) {
     std::cerr << "ingestctl redrive: " << message << "\n";
     return kExitFailure;

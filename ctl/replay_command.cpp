@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <map>
 
 #include "common/kafka/control_headers.h"
 #include "common/clock.h"
 #include "ctl/command.h"
+#include "ctl/interrupt.h"
 #include "ctl/topic_scan.h"
 
 namespace wi::ctl {
@@ -19,12 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kKafkaTimeout = 30s;
-constexpr auto kStallLimit = 30s;
 using kafka::control_headers::kRedriveForGroup;
 using kafka::control_headers::kReplayedFrom;
-
-std::atomic<bool> g_interrupted{false};
 
 std::string position_text(std::int64_t offset) {
   return offset >= 0 ? std::to_string(offset) : std::string("none");
@@ -93,12 +89,12 @@ class ReplayCommand final : public Command {
       from = *t;
     }
     auto config = load_config(flags);
-    std::signal(SIGINT, [](int) { g_interrupted = true; });
-    std::signal(SIGTERM, [](int) { g_interrupted = true; });
+    interrupted_ = &stop_on_interrupt();
     return event_id_ ? replay_event(config) : rewind_group(config, *from);
   }
 
  private:
+  const std::atomic<bool>* interrupted_ = nullptr;  // set by run()
   static int fail(const std::string& message) {
     std::cerr << "ingestctl replay: " << message << "\n";
     return kExitFailure;
@@ -198,7 +194,7 @@ class ReplayCommand final : public Command {
           if (id && *id == *event_id_) matches.push_back(rec);
           return {};
         },
-        kStallLimit, g_interrupted);
+        kStallLimit, *interrupted_);
     c.close();
     if (!scanned) return fail(scanned.error().message);
     if (matches.empty()) {

@@ -1,6 +1,5 @@
 // `ingestctl tail <topic>`: prints records as JSON lines.
 #include <atomic>
-#include <csignal>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -9,12 +8,11 @@
 #include "common/codec.h"
 #include "common/json_text.h"
 #include "ctl/command.h"
+#include "ctl/interrupt.h"
 
 namespace wi::ctl {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
 
 // {"topic":..,"partition":..,"offset":..,"timestamp":..,"timestamp_ms":..,"key":..,
 //  "headers":{..},"value":..,"value_encoding":"utf8"|"base64"} — key and value are UTF-8 text
@@ -105,11 +103,10 @@ class TailCommand final : public Command {
       }
       limit = *d;
     }
-    std::signal(SIGINT, [](int) { g_interrupted = true; });
-    std::signal(SIGTERM, [](int) { g_interrupted = true; });
+    const auto& interrupted = stop_on_interrupt();
     auto deadline = std::chrono::steady_clock::now() + limit.value_or(std::chrono::hours(24 * 365));
     std::int64_t printed = 0;
-    while (!g_interrupted && (!count_ || printed < *count_) &&
+    while (!interrupted && (!count_ || printed < *count_) &&
            std::chrono::steady_clock::now() < deadline) {
       auto rec = c.poll(std::chrono::milliseconds(200));
       if (!rec) {
@@ -121,7 +118,7 @@ class TailCommand final : public Command {
       ++printed;
     }
     c.close();
-    if (count_ && printed < *count_ && !g_interrupted) {
+    if (count_ && printed < *count_ && !interrupted) {
       return fail(fmt::format("only {} of {} records arrived within {}", printed, *count_,
                               timeout_.value_or("the timeout")));
     }

@@ -15,6 +15,10 @@
 
 namespace wi::ctl {
 
+// The bounds replay and redrive use: for each Kafka call, and for a scan that stops moving.
+inline constexpr std::chrono::seconds kKafkaTimeout{30};
+inline constexpr std::chrono::seconds kStallLimit{30};
+
 // One partition's slice: offsets [from, to).
 struct ScanRange {
   std::int32_t partition = 0;

@@ -1,5 +1,6 @@
 // ingestctl as a real process against the real broker: topics create, tail, exit codes.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <simdjson.h>
 
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "common/kafka/rdkafka_publisher.h"
 #include "tests/support/kafka_env.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace wi {
 namespace {
@@ -133,6 +135,28 @@ TEST(Ingestctl, TailPrintsExactlyWhatWasPublished) {
     for (const auto& h : sent[i].headers) want_headers[h.name] = h.value;
     EXPECT_EQ(got.headers, want_headers);
   }
+}
+
+TEST(Ingestctl, CtrlCEndsAFollowingTailWithExit0) {
+  // Ctrl-C (or SIGTERM) ends a tail between records, with exit 0 (ctl/interrupt.h); without the
+  // handler the signal would kill it (exit 130).
+  auto topic = testing::create_test_topic("tailint", 1);
+  kafka::PublisherOptions options;
+  options.client = testing::test_client();
+  auto publisher = kafka::RdKafkaPublisher::create(options);
+  ASSERT_TRUE(publisher.ok());
+  ASSERT_TRUE(kafka::publish_and_wait(**publisher, {topic, std::nullopt, {}, "first"}, 30s).ok());
+  testing::TempDir dir;
+  testing::BackgroundProcess tail({kIngestctl, "tail", topic, "--from-beginning"},
+                                  {{"KAFKA_BROKERS", test_brokers()}}, dir.path() + "/tail.log");
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (tail.log().find("first") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_NE(tail.log().find("first"), std::string::npos) << "tail never printed the record";
+  tail.signal(SIGINT);
+  EXPECT_EQ(tail.wait(10s), 0) << tail.log();
 }
 
 TEST(Ingestctl, TailFromTimeSkipsOlderRecords) {
