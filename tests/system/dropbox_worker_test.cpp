@@ -75,6 +75,15 @@ class DropboxWorkerTest : public ::testing::Test {
 
   void write_tokens(const std::string& json) { tokens_file_ = dir_.write("tokens.json", json); }
 
+  // A new stand-in account ("dbid:<name>-…") with the access token "token-<name>", which is
+  // also the tokens file's only entry. Its id.
+  std::string account_with_token(const std::string& name) {
+    const std::string account = "dbid:" + unique_name(name);
+    standin_->account_with_access_token(account, "token-" + name);
+    write_tokens(R"({")" + account + R"(": {"access_token": "token-)" + name + R"("}})");
+    return account;
+  }
+
   std::unique_ptr<DropboxWorkerProcess> start(const DropboxTopics& topics,
                                               std::map<std::string, std::string> env = {}) {
     return std::make_unique<DropboxWorkerProcess>(dir_.path(), topics, standin_->url(),
@@ -185,9 +194,7 @@ TEST_F(DropboxWorkerTest, SignedNotificationForTwoAccountsEmitsTheirEntriesExact
 
 TEST_F(DropboxWorkerTest, BurstOfFiftyNotificationsForOneAccountIsCoalescedAndLosesNothing) {
   DropboxTopics topics;
-  const std::string a = "dbid:" + unique_name("burst");
-  standin_->account_with_access_token(a, "token-burst");
-  write_tokens(R"({")" + a + R"(": {"access_token": "token-burst"}})");
+  const std::string a = account_with_token("burst");
   auto worker = start(topics);
   first_poll(topics, a, *worker);
   auto calls_before = standin_->calls("list_folder_continue", a);
@@ -227,9 +234,7 @@ TEST_F(DropboxWorkerTest, BurstOfFiftyNotificationsForOneAccountIsCoalescedAndLo
 
 TEST_F(DropboxWorkerTest, RateLimitAnswersAreWaitedOutWithoutRetriesOrDeadLetters) {
   DropboxTopics topics;
-  const std::string a = "dbid:" + unique_name("limited");
-  standin_->account_with_access_token(a, "token-limited");
-  write_tokens(R"({")" + a + R"(": {"access_token": "token-limited"}})");
+  const std::string a = account_with_token("limited");
   auto worker = start(topics);
   first_poll(topics, a, *worker);
 
@@ -262,9 +267,7 @@ TEST_F(DropboxWorkerTest, RateLimitAnswersAreWaitedOutWithoutRetriesOrDeadLetter
 
 TEST_F(DropboxWorkerTest, ARetryAfterLongerThanTheWaitBudgetRequeuesTheAccountAndIsHonoured) {
   DropboxTopics topics;
-  const std::string a = "dbid:" + unique_name("deferred");
-  standin_->account_with_access_token(a, "token-deferred");
-  write_tokens(R"({")" + a + R"(": {"access_token": "token-deferred"}})");
+  const std::string a = account_with_token("deferred");
   // One second of waiting per record at most, and only two attempts: a rate limit that used
   // attempts would end in a dead letter quickly.
   auto worker =
@@ -400,9 +403,7 @@ TEST_F(DropboxWorkerTest, UnauthorizedRefreshesOnceThenDeadLettersAndNoTokenLeak
 
 TEST_F(DropboxWorkerTest, ServerErrorsAndSlowAnswersAreRetriedWithBackoffAndLoseNothing) {
   DropboxTopics topics;
-  const std::string a = "dbid:" + unique_name("flaky");
-  standin_->account_with_access_token(a, "token-flaky");
-  write_tokens(R"({")" + a + R"(": {"access_token": "token-flaky"}})");
+  const std::string a = account_with_token("flaky");
   auto worker = start(topics, {{"DROPBOX_API_TIMEOUT_MS", "1000"}});
   first_poll(topics, a, *worker);
 
@@ -475,9 +476,7 @@ TEST_F(DropboxWorkerTest, NoTokenAndMalformedNotificationsAreDeadLetteredAndSigh
 
 TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNeverSkips) {
   DropboxTopics topics;
-  const std::string a = "dbid:" + unique_name("crash");
-  standin_->account_with_access_token(a, "token-crash");
-  write_tokens(R"({")" + a + R"(": {"access_token": "token-crash"}})");
+  const std::string a = account_with_token("crash");
   std::map<std::string, std::string> env = {{"DROPBOX_API_TIMEOUT_MS", "60000"}};
   auto worker = start(topics, env);
   first_poll(topics, a, *worker);
