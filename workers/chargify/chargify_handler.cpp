@@ -63,11 +63,7 @@ void ChargifyHandler::count(const char* outcome) {
 // Payload text in a log line goes through json::quote, so it cannot forge lines or fields.
 HandleResult ChargifyHandler::handle(const kafka::ConsumedRecord& record,
                                      HandlerContext& context) {
-  const std::string* event_header = kafka::find_header(record.headers, "event-id");
-  const std::string event_id =
-      event_header && !event_header->empty()
-          ? *event_header
-          : fmt::format("{}/{}@{}", record.topic, record.partition, record.offset);
+  const std::string event_id = worker::event_id_of(record);
   if (record.null_value) return HandleResult::skipped("empty record");
   auto form = FormTree::parse(record.value);
   if (!form) {

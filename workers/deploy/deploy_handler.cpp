@@ -74,9 +74,7 @@ HandleResult DeployHandler::handle(const kafka::ConsumedRecord& record, HandlerC
   }
   if (seen_.size() > 4096) seen_.clear();
 
-  std::string event_id = header(record, "event-id");
-  if (event_id.empty())
-    event_id = fmt::format("{}/{}@{}", record.topic, record.partition, record.offset);
+  const std::string event_id = worker::event_id_of(record);
   const std::string type = header(record, "event-type");
   if (type != "push") {
     if (type == "ping") {

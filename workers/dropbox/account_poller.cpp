@@ -14,6 +14,7 @@
 
 namespace wi::dropbox {
 
+using worker::event_id_of;
 using worker::HandleResult;
 
 namespace {

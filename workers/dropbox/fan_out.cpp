@@ -9,13 +9,8 @@
 
 namespace wi::dropbox {
 
+using worker::event_id_of;
 using worker::HandleResult;
-
-std::string event_id_of(const kafka::ConsumedRecord& record) {
-  const std::string* id = kafka::find_header(record.headers, "event-id");
-  if (id && !id->empty()) return *id;
-  return fmt::format("{}/{}@{}", record.topic, record.partition, record.offset);
-}
 
 NotificationFanOut::NotificationFanOut(std::string accounts_topic, kafka::Publisher& publisher,
                                        DropboxMetrics& metrics,

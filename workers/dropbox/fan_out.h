@@ -38,7 +38,4 @@ class NotificationFanOut {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-// The record's event-id header, else topic/partition@offset.
-std::string event_id_of(const kafka::ConsumedRecord& record);
-
 }  // namespace wi::dropbox

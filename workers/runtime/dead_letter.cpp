@@ -17,7 +17,7 @@ kafka::OutgoingRecord dead_letter_record(const kafka::ConsumedRecord& record,
   dlq.headers = record.headers;
   dlq.headers.push_back({"dlq-reason", why.reason});
   dlq.headers.push_back({"dlq-worker", why.worker});
-  dlq.headers.push_back({kDlqGroupHeader, why.group});
+  dlq.headers.push_back({kafka::control_headers::kDlqGroup, why.group});
   dlq.headers.push_back({"dlq-attempts", std::to_string(why.attempts)});
   dlq.headers.push_back({kafka::control_headers::kDlqOriginalTopic, record.topic});
   dlq.headers.push_back({"dlq-original-partition", std::to_string(record.partition)});

@@ -12,9 +12,6 @@
 
 namespace wi::worker {
 
-inline constexpr const char* kDlqGroupHeader = kafka::control_headers::kDlqGroup;
-inline constexpr const char* kRedriveForGroupHeader = kafka::control_headers::kRedriveForGroup;
-
 struct DeadLetterReason {
   std::string worker;  // dlq-worker
   std::string group;   // dlq-group

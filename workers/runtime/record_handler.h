@@ -47,6 +47,10 @@ struct HandlerContext {
   std::function<bool()> stopping;
 };
 
+// The record's event-id header (set by ingestd), else topic/partition@offset: what logs, dead
+// letters and results name a record by.
+std::string event_id_of(const kafka::ConsumedRecord& record);
+
 // Called from the runtime's single consumer thread, one record at a time.
 class RecordHandler {
  public:

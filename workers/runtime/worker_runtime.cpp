@@ -222,9 +222,10 @@ bool WorkerRuntime::handle_record(const ConsumedRecord& record,
 HandleResult WorkerRuntime::call_handler(const ConsumedRecord& record, HandlerContext& context) {
   // A redriven or replayed record meant for one group only (SPEC §5): every other group lets
   // it pass, so one deploy host's dead letter does not redeploy every host.
-  if (const std::string* for_group = kafka::find_header(record.headers, kRedriveForGroupHeader);
+  using kafka::control_headers::kRedriveForGroup;
+  if (const std::string* for_group = kafka::find_header(record.headers, kRedriveForGroup);
       for_group && *for_group != options_.group) {
-    return HandleResult::skipped(fmt::format("{} is for group {}", kRedriveForGroupHeader,
+    return HandleResult::skipped(fmt::format("{} is for group {}", kRedriveForGroup,
                                              *for_group));
   }
   auto started = clock_.steady_now();
