@@ -29,40 +29,15 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_support import free_port, http_up, metric_sum, wait_until  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET = "bench-chargify-key"
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_http(port, path, deadline=30):
-    end = time.time() + deadline
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answers on :{port}{path}")
-
-
 def metric(port, sample):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith(sample + " "):
-                    return float(line.split()[-1])
-    except OSError:
-        pass
-    return 0.0
+    return metric_sum([port], sample + " ")
 
 
 def signup_body(n, base):
@@ -119,7 +94,7 @@ def main():
                                    stdout=open(os.path.join(scratch, "ingestd.log"), "w"),
                                    stderr=subprocess.STDOUT)
         procs.append(ingestd)
-        wait_http(ingest_port, "/healthz")
+        wait_until("ingestd", lambda: http_up(ingest_port, "/healthz"), 30)
         metric_ports = [free_port() for _ in range(args.workers)]
         workers = {}
 

@@ -22,7 +22,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,11 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_support import free_port, http_up, metric_sum, wait_until  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET = "bench-dropbox-secret"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_json(url, payload=None):
@@ -48,47 +42,6 @@ def http_json(url, payload=None):
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=120) as r:
         return json.loads(r.read() or b"{}")
-
-
-def metric_sum(ports, name):
-    total = 0.0
-    for port in ports:
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-                text = r.read().decode()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            if line.startswith(name) and not line.startswith("#"):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def wait_until(what, done, limit):
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        if done():
-            return
-        time.sleep(0.02)
-    raise SystemExit("timed out waiting for " + what)
-
-
-class Signed:
-    """Keep-alive POSTs of signed Dropbox notifications to ingestd."""
-
-    def __init__(self, port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def post(self, accounts):
-        body = json.dumps({"list_folder": {"accounts": accounts},
-                           "delta": {"users": [12345]}, "nonce": random.random()}).encode()
-        sig = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        self.conn.request("POST", "/webhooks/dropbox", body,
-                          {"Content-Type": "application/json", "X-Dropbox-Signature": sig})
-        r = self.conn.getresponse()
-        r.read()
-        if r.status != 200:
-            raise SystemExit("ingestd answered %d" % r.status)
 
 
 def main():
@@ -148,9 +101,9 @@ def main():
                          DROPBOX_INITIAL_SYNC="emit", DROPBOX_MAX_CALLS_PER_SECOND="0",
                          DROPBOX_CONSUME=role),
                 stdout=subprocess.DEVNULL, stderr=open(work + "/worker-%d.log" % n, "w")))
-        wait_until("ingestd", lambda: _up(ingest_port, "/healthz"), 30)
+        wait_until("ingestd", lambda: http_up(ingest_port, "/healthz"), 30)
         for port in metrics_ports:
-            wait_until("dropbox-worker", lambda: _up(port, "/metrics"), 30)
+            wait_until("dropbox-worker", lambda: http_up(port, "/metrics"), 30)
         # Every process has its share of the 12 partitions (6 notification, 6 account) before
         # the clock starts, and the assignment has settled: a sum of 12 alone can be one process
         # holding everything while the other's join is still being balanced.
@@ -233,14 +186,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _up(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -47,8 +47,17 @@ stop_ingestd() {
 metric() {
   curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
+# wait_for_metric_zero NAME [SECONDS]: until ingestd's NAME is 0; fails after SECONDS (600)
+# or as soon as ingestd is gone.
 wait_for_metric_zero() {
-  until [[ "$(metric "$1")" == "0" ]]; do sleep 0.05; done
+  local deadline=$((SECONDS + ${2:-600}))
+  until [[ "$(metric "$1")" == "0" ]]; do
+    if ((SECONDS >= deadline)) || { [[ -n "${INGESTD_PID:-}" ]] && ! kill -0 "$INGESTD_PID" 2>/dev/null; }; then
+      echo "bench: $1 did not reach 0 (ingestd gone or ${2:-600} s passed)" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
 }
 
 # Waits until bench (pid $1) has printed its load report to $2: the load is over and the
