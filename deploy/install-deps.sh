@@ -12,11 +12,14 @@ PACKAGES=(
   kcat wrk git python3 python3-aiosmtpd curl openssl procps iproute2
   # docker-compose.yml checks without a Docker engine: docker-compose config, promtool
   docker-compose prometheus python3-yaml
-  # the fuzz tier (tests/fuzz/run.sh): clang with libFuzzer, llvm-symbolizer for reports
-  clang-14 libclang-rt-14-dev llvm-14
+  # the fuzz tier (tests/fuzz/run.sh): clang with libFuzzer, llvm-symbolizer on PATH for
+  # reports (the unversioned name comes from `llvm`)
+  clang-14 libclang-rt-14-dev llvm-14 llvm
   # the compose tier: a private Docker engine, the debian:12 base made with debootstrap, and
   # reading its Kafka from the host (python3-docker comes with docker-compose)
-  docker.io debootstrap python3-confluent-kafka
+  docker.io debootstrap python3-confluent-kafka python3-docker
+  # the compose tier's before/after check of the host's firewall rules, and HTTPS everywhere
+  nftables ca-certificates
 )
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)

@@ -150,16 +150,8 @@ fi
 if ((COMPOSE_TIER)); then
   step "compose tier"
   COMPOSE_LOG="$BUILD_DIR/ctest-compose.log"
-  compose_t0=$SECONDS
-  set +e
-  ctest --test-dir "$BUILD_DIR" --output-on-failure -L compose 2>&1 | tee "$COMPOSE_LOG"
-  rc=${PIPESTATUS[0]}
-  set -e
-  echo "test.sh: the compose tier took $((SECONDS - compose_t0))s"
-  if ((rc != 0)) || ! grep -qE "^compose +=.*[1-9][0-9]* tests?\)" "$COMPOSE_LOG"; then
-    echo "test.sh: FAILED: the compose tier failed or did not run (ctest exit $rc)" >&2
-    exit 1
-  fi
+  timed "compose" run_ctest "$BUILD_DIR" "$COMPOSE_LOG" -L compose || exit 1
+  require_tiers "$COMPOSE_LOG" compose || exit 1
 fi
 
 step "times"
