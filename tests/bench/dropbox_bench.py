@@ -44,6 +44,24 @@ def http_json(url, payload=None):
         return json.loads(r.read() or b"{}")
 
 
+class Signed:
+    """Keep-alive POSTs of signed Dropbox notifications to ingestd."""
+
+    def __init__(self, port):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, accounts):
+        body = json.dumps({"list_folder": {"accounts": accounts},
+                           "delta": {"users": [12345]}, "nonce": random.random()}).encode()
+        sig = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        self.conn.request("POST", "/webhooks/dropbox", body,
+                          {"Content-Type": "application/json", "X-Dropbox-Signature": sig})
+        r = self.conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise SystemExit("ingestd answered %d" % r.status)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
