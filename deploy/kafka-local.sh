@@ -142,7 +142,13 @@ start() {
   write_config "$dir" "$port" "$cport"
   if [[ ! -f "$dir/data/meta.properties" ]]; then
     local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # URL-safe base64 of 16 random bytes, as Kafka's own Uuid; one starting with '-' would be
+    # read as an option by the storage tool (1 start in 64 failed so), so draw again (as
+    # Kafka's Uuid.randomUuid does).
+    cluster_id=-
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     (run_java "$dir" kafka.tools.StorageTool format -t "$cluster_id" \
       -c "$dir/server.properties") >"$dir/format.log" 2>&1 ||
       { tail -n 20 "$dir/format.log" >&2; die "formatting the KRaft storage in $dir failed"; }
