@@ -103,11 +103,11 @@ IngestService::IngestService(const IngestConfig& config, EventSink& sink,
 IngestService::~IngestService() = default;
 
 IngestService::Route IngestService::route(const http::RequestHead& head) const {
-  std::string path = head.path();
+  const std::string_view path = head.path();
   Route r;
   constexpr std::string_view kPrefix = "/webhooks/";
   if (path.rfind(kPrefix, 0) == 0) {
-    std::string_view name = std::string_view(path).substr(kPrefix.size());
+    std::string_view name = path.substr(kPrefix.size());
     r.kind = Route::Kind::kUnknownSource;
     for (const auto& s : sources_) {
       if (s->config.settings.name == name) {
@@ -298,13 +298,13 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
   record.topic = routed.config.topic;
   record.key = std::move(info->key);
   const std::string* content_type = request.head.headers.find("Content-Type");
-  record.headers = {
-      {"source", name},
-      {"event-id", info->event_id},
-      {"event-type", info->event_type},
-      {"received-at", format_rfc3339_ms(request.received_at)},
-      {"content-type", content_type ? *content_type : ""},
-  };
+  // Built in place (an initializer list would copy every string once more).
+  record.headers.reserve(5 + routed.config.forward_headers.size());
+  record.headers.push_back({"source", name});
+  record.headers.push_back({"event-id", info->event_id});
+  record.headers.push_back({"event-type", std::move(info->event_type)});
+  record.headers.push_back({"received-at", format_rfc3339_ms(request.received_at)});
+  record.headers.push_back({"content-type", content_type ? *content_type : std::string()});
   // Always under http-: a request can never set a header the workers act on (replayed-from,
   // redrive-for-group, dlq-*), whatever the allowlist says.
   for (const auto& allowed : routed.config.forward_headers) {
@@ -315,50 +315,55 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
   record.value = std::move(request.body);
 
   // One answer per request, whichever of the sink's verdict and the enqueued-mode early
-  // answer comes first.
+  // answer comes first. Everything the answer needs lives here, so the sink's callback
+  // captures only `this` and one pointer (this runs for every webhook).
   struct Pending {
     std::atomic<bool> answered{false};
+    const RoutedSource* routed;
     http::Responder respond;
     std::string event_id;
     SteadyTime started;
   };
   auto pending = std::make_shared<Pending>();
+  pending->routed = &routed;
   pending->respond = std::move(respond);
-  pending->event_id = info->event_id;
+  pending->event_id = std::move(info->event_id);
   pending->started = clock_.steady_now();
-  const std::string ok_body = "{\"event_id\":" + json::quote(info->event_id) + "}";
   ++in_flight_;
   metrics_.in_flight.inc();
-  metrics::Counter* accepted = &routed.accepted;
-  auto answer = [this, pending, name, accepted](http::Response response, std::string_view reason) {
-    if (pending->answered.exchange(true)) return false;
+  // The answer; false when the other path answered already.
+  auto answer = [this](Pending& p, http::Response response, std::string_view reason) {
+    if (p.answered.exchange(true)) return false;
     --in_flight_;
     metrics_.in_flight.dec();
-    metrics::Counter* counted = response.status == 200 ? accepted : nullptr;
-    finish(name, pending->respond, std::move(response), reason, counted);
+    metrics::Counter* counted = response.status == 200 ? &p.routed->accepted : nullptr;
+    finish(p.routed->config.settings.name, p.respond, std::move(response), reason, counted);
     return true;
   };
+  auto ok = [](const Pending& p) { return json_ok("{\"event_id\":" + json::quote(p.event_id) + "}"); };
   const bool durable = config_.ack == AckMode::kDurable;
-  sink_.accept(std::move(record), [this, pending, answer, ok_body, durable, name](Status s) {
+  sink_.accept(std::move(record), [this, pending, answer, ok, durable](Status s) {
     metrics_.publish_seconds.observe(
         std::chrono::duration<double>(clock_.steady_now() - pending->started).count());
     if (s.ok()) {
-      answer(json_ok(ok_body), "");
+      answer(*pending, ok(*pending), "");
       return;
     }
     std::string reason = fmt::format("not durable: {}", s.error().message);
     // Whatever the sink's reason, the client's answer is the same: not stored, retry later.
-    if (!answer(with_header(error_response(ErrorCode::kUnavailable,
+    if (!answer(*pending,
+                with_header(error_response(ErrorCode::kUnavailable,
                                            "cannot store the event now, retry later"),
                             "Retry-After", "5"),
                 reason) &&
         !durable) {
       // Enqueued mode answered 200 already: this is the documented loss window.
       log_->error("lost after 200 (INGEST_ACK=enqueued) source={} event_id={} reason={}",
-                  name, log::quoted(pending->event_id), log::quoted(s.error().message));
+                  pending->routed->config.settings.name, log::quoted(pending->event_id),
+                  log::quoted(s.error().message));
     }
   });
-  if (!durable) answer(json_ok(ok_body), "");
+  if (!durable) answer(*pending, ok(*pending), "");
 }
 
 }  // namespace wi::ingest

@@ -133,8 +133,8 @@ const char* describe(ParseError error) {
   return "malformed request";
 }
 
-std::string RequestHead::path() const {
-  return target.substr(0, target.find('?'));
+std::string_view RequestHead::path() const {
+  return std::string_view(target).substr(0, target.find('?'));
 }
 
 std::string_view RequestHead::query() const {

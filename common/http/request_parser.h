@@ -52,7 +52,7 @@ struct RequestHead {
   // "Expect: 100-continue" on an HTTP/1.1 request (ignored on 1.0, RFC 9110 §10.1.1).
   bool expect_continue = false;
 
-  std::string path() const;        // target up to '?'
+  std::string_view path() const;   // target up to '?'
   std::string_view query() const;  // after '?', may be empty
   bool has_body() const { return chunked || content_length.value_or(0) > 0; }
 };

@@ -11,10 +11,21 @@ namespace wi::kafka {
 namespace {
 
 // Owns a record until its delivery report: librdkafka reads key and value from here without
-// copying them (a 25 MiB body is not duplicated).
+// copying them (a 25 MiB body is not duplicated). Exactly one of the two callbacks is set; the
+// report calls it directly (no std::function wrapping another per record: this is the hot
+// path).
 struct Pending {
   OutgoingRecord record;
-  Publisher::ReturningCallback callback;
+  Publisher::DeliveryCallback on_delivery;
+  Publisher::ReturningCallback on_delivery_or_return;
+
+  void report(Result<Delivery> outcome) {
+    if (on_delivery) {
+      on_delivery(std::move(outcome));
+    } else {
+      on_delivery_or_return(std::move(outcome), std::move(record));
+    }
+  }
 };
 
 }  // namespace
@@ -27,13 +38,15 @@ struct RdKafkaPublisher::Impl {
 
 namespace {
 
-void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   std::unique_ptr<Pending> pending(static_cast<Pending*>(msg->_private));
+  auto* publisher = static_cast<RdKafkaPublisher*>(opaque);
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    pending->callback(Delivery{msg->partition, msg->offset}, std::move(pending->record));
+    publisher->delivered(true);
+    pending->report(Delivery{msg->partition, msg->offset});
   } else {
-    auto error = detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic));
-    pending->callback(std::move(error), std::move(pending->record));
+    publisher->delivered(false);
+    pending->report(detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic)));
   }
 }
 
@@ -95,23 +108,25 @@ RdKafkaPublisher::~RdKafkaPublisher() {
   impl_->rk.reset();
 }
 
+void RdKafkaPublisher::delivered(bool ok) {
+  if (ok) brokers_down_ = false;
+  --in_flight_;
+}
+
 void RdKafkaPublisher::publish(OutgoingRecord record, DeliveryCallback on_delivery) {
-  publish_or_return(std::move(record),
-                    [cb = std::move(on_delivery)](Result<Delivery> outcome, OutgoingRecord) {
-                      cb(std::move(outcome));
-                    });
+  produce(std::move(record), std::move(on_delivery), {});
 }
 
 void RdKafkaPublisher::publish_or_return(OutgoingRecord record, ReturningCallback on_delivery) {
-  // Wrap before producing: the report may arrive on the poller thread before produce returns.
+  produce(std::move(record), {}, std::move(on_delivery));
+}
+
+void RdKafkaPublisher::produce(OutgoingRecord record, DeliveryCallback on_delivery,
+                               ReturningCallback on_delivery_or_return) {
+  auto pending = std::make_unique<Pending>(
+      Pending{std::move(record), std::move(on_delivery), std::move(on_delivery_or_return)});
+  // Counted before producing: the report may arrive on the poller thread before produce returns.
   ++in_flight_;
-  ReturningCallback counted = [this, inner = std::move(on_delivery)](Result<Delivery> outcome,
-                                                                     OutgoingRecord rec) {
-    if (outcome.ok()) brokers_down_ = false;
-    --in_flight_;
-    inner(std::move(outcome), std::move(rec));
-  };
-  auto pending = std::make_unique<Pending>(Pending{std::move(record), std::move(counted)});
   auto& rec = pending->record;
   rd_kafka_headers_t* headers = rd_kafka_headers_new(rec.headers.size());
   for (const auto& h : rec.headers) {
@@ -130,8 +145,8 @@ void RdKafkaPublisher::publish_or_return(OutgoingRecord record, ReturningCallbac
       RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(headers);  // not taken over on failure
-    auto error = detail::map_error(err, fmt::format("publish to {}", rec.topic));
-    pending->callback(std::move(error), std::move(pending->record));
+    --in_flight_;
+    pending->report(detail::map_error(err, fmt::format("publish to {}", rec.topic)));
     return;
   }
   pending.release();  // owned by librdkafka until delivery_report

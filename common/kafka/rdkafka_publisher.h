@@ -36,9 +36,15 @@ class RdKafkaPublisher final : public Publisher {
   // True after librdkafka reported that every broker is down, until a delivery succeeds.
   bool brokers_down() const { return brokers_down_.load(); }
 
+  // The delivery report's bookkeeping, before the record's callback runs (internal).
+  void delivered(bool ok);
+
  private:
   struct Impl;
   explicit RdKafkaPublisher(std::unique_ptr<Impl> impl);
+  // Exactly one of the callbacks is set.
+  void produce(OutgoingRecord record, DeliveryCallback on_delivery,
+               ReturningCallback on_delivery_or_return);
   std::unique_ptr<Impl> impl_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> brokers_down_{false};
