@@ -17,6 +17,8 @@
 #   PROFILE=1                           also `perf record -F 999 -g -e cpu-clock` ingestd over
 #                                       the window and print the top 25 symbols by self time
 #   PROFILE_DIR=DIR                     keep the perf.data files there (for `perf report -g`)
+#   INGEST_CONFIG=FILE                  an ingestd config file, e.g. with kafka.properties to
+#                                       try producer settings (default: none)
 # Installs linux-perf with apt-get when perf is missing. Exit 1 when a bench run failed or
 # reported missing > 0. Leaves nothing running.
 set -euo pipefail
@@ -165,7 +167,7 @@ fi
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export TOPIC_PREFIX=bench.
 export INGEST_LISTEN=127.0.0.1:$INGEST_PORT
-export INGEST_CONFIG=
+export INGEST_CONFIG=${INGEST_CONFIG:-}
 export GITHUB_WEBHOOK_SECRET=cpu-breakdown-secret
 export LOG_LEVEL=warn
 
