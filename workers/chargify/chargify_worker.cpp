@@ -55,10 +55,6 @@ worker::WorkerDescription chargify_worker_description() {
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
                          kafka::Publisher&) {
     auto fulfiller = std::make_unique<Fulfiller>(loader);
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format},
-               loader.secrets());
     const auto& config = fulfiller->config();
     auto log = log::get("chargify-worker");
     if (config.products.empty()) {

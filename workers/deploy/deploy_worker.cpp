@@ -89,9 +89,6 @@ worker::WorkerDescription deploy_worker_description(const config::Environment& e
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
                          kafka::Publisher& publisher) {
     auto agent = std::make_unique<DeployAgent>(loader, worker_config, publisher);
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
     warn_about_limits(agent->config(), worker_config);
     worker::WorkerParts parts;
     parts.topics = {worker_config.layout.webhook_topic(agent->config().source)};

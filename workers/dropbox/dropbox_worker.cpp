@@ -150,9 +150,6 @@ worker::WorkerDescription dropbox_worker_description() {
                          kafka::Publisher& publisher) {
     auto agent = std::make_shared<DropboxAgent>(loader, publisher);
     install_sighup_handler();
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
     const auto& c = agent->config();
     auto log = log::get("dropbox-worker");
     if (!c.tokens_file) {

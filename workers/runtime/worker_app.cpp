@@ -69,9 +69,18 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
+  // Logging is set up once, here, before the kind builds its parts, so that the lines it logs
+  // while building already have the configured format and redaction. The secrets it reads
+  // then (SMTP_PASSWORD, DROPBOX_APP_SECRET, a deploy target's env values, ...) join the
+  // redaction as the loader reads them, before any line could carry them. Before the first
+  // Kafka client too: librdkafka logs from its own threads, through this setup.
+  log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
+  loader->on_secret([](const Secret& secret) { log::add_secrets({secret}); });
+  auto log = log::get(name + "-worker");
+
   // Declared before the parts: a handler may keep references into these until it is destroyed.
   metrics::Registry registry;
-  DeferredPublisher publisher;  // bound to the real producer once logging is set up
+  DeferredPublisher publisher;  // bound to the real producer once the configuration is valid
   std::unique_ptr<kafka::RdKafkaPublisher> producer;
   WorkerParts parts;
   try {
@@ -86,10 +95,6 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
-  // Before the first Kafka client: librdkafka logs from its own threads, through this setup.
-  log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
-  auto log = log::get(name + "-worker");
-
   kafka::PublisherOptions publisher_options;
   publisher_options.client = config.client(name + "-worker");
   auto created = kafka::RdKafkaPublisher::create(publisher_options);

@@ -53,8 +53,10 @@ struct WorkerDescription {
   std::string config_section;  // the kind's own YAML section (validated by build())
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
-  // handler. `publisher` (acks=all) may be kept for result records; it takes records only
-  // after build() returned (the Kafka producer is created once logging is set up).
+  // handler. Logging is already set up (format, level, and redaction of every secret the
+  // loader has read or reads from now on), so build() may log its startup lines. `publisher`
+  // (acks=all) may be kept for result records; it takes records only after build() returned
+  // (the Kafka producer is created once the whole configuration is known to be valid).
   std::function<WorkerParts(config::Loader& loader, const WorkerConfig& config,
                             kafka::Publisher& publisher)>
       build;
