@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/json_text.h"
 #include "common/kafka/rdkafka_consumer.h"
 #include "common/kafka/rdkafka_publisher.h"
@@ -201,18 +202,9 @@ struct Signup {
   std::string last_name = "Lovelace";
 };
 
+// A form value as Chargify writes it (a space as '+').
 inline std::string form_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
+  return codec::percent_encode(s, true);
 }
 
 // A Chargify signup body as Chargify sends it (brackets raw, some percent-encoded).
