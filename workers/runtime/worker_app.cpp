@@ -84,7 +84,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   std::unique_ptr<kafka::RdKafkaPublisher> producer;
   WorkerParts parts;
   try {
-    parts = description.build(*loader, config, publisher);
+    parts = description.build(*loader, config, publisher, registry);
     // Sections of other binaries are theirs to validate; this kind's own is checked in full.
     for (const char* other : {"ingest", "sources", "dropbox", "chargify", "deploy", "test_worker"}) {
       if (other == description.config_section || !loader->has({other})) continue;
@@ -105,7 +105,6 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   producer = std::move(*created);
   publisher.bind(*producer);
 
-  if (parts.attach_metrics) parts.attach_metrics(registry);
   auto stages = stages_of(std::move(parts));
   SystemClock clock;
   ConsumerLagGauge lag_gauge(registry);

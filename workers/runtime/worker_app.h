@@ -44,8 +44,6 @@ struct WorkerParts {
   // When not empty, these run (sharing the publisher, /metrics and the stop signal) and the
   // single-stage fields above must be empty.
   std::vector<WorkerStage> stages;
-  // Registers the kind's own metrics in the registry the worker serves on /metrics.
-  std::function<void(metrics::Registry&)> attach_metrics;
 };
 
 struct WorkerDescription {
@@ -57,8 +55,10 @@ struct WorkerDescription {
   // loader has read or reads from now on), so build() may log its startup lines. `publisher`
   // (acks=all) may be kept for result records; it takes records only after build() returned
   // (the Kafka producer is created once the whole configuration is known to be valid).
+  // `registry` is the one the worker serves on /metrics: the kind registers its own series in
+  // it (it outlives the parts).
   std::function<WorkerParts(config::Loader& loader, const WorkerConfig& config,
-                            kafka::Publisher& publisher)>
+                            kafka::Publisher& publisher, metrics::Registry& registry)>
       build;
 };
 

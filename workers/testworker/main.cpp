@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   description.defaults = {"test", "test-worker", "127.0.0.1:0"};
   description.summary = "test-worker: a steerable worker for the runtime's tests";
   description.config_section = "test_worker";
-  description.build = [](config::Loader& loader, const WorkerConfig&, kafka::Publisher&) {
+  description.build = [](config::Loader& loader, const WorkerConfig&, kafka::Publisher&,
+                         metrics::Registry&) {
     WorkerParts parts;
     auto topic = loader.string({"test_worker", "topic"}, "TEST_WORKER_TOPIC", "");
     if (topic.empty()) loader.problem("TEST_WORKER_TOPIC: required");
