@@ -262,9 +262,21 @@ TEST_F(AccountPollerTest, ARequeuedRecordStillTooEarlyAfterTheBudgetIsRequeuedAg
 TEST_F(AccountPollerTest, ShutdownDuringARateLimitWaitAbandonsTheRecord) {
   store_cursor(kFixed, "c0");
   waiter_.stop_after(1);
+  // One page read (its cursor c1 not stored yet), then a 429 whose wait the shutdown ends.
+  http_.answers.push_back(answer(200, page({"a"}, "c1", true)));
   http_.answers.push_back(answer(429, "", {{"retry-after", "30"}}));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
-  EXPECT_EQ(http_.requests.size(), 1u);
+  EXPECT_EQ(http_.requests.size(), 2u) << "no call after the shutdown";
+  EXPECT_EQ(waiter_.waits, (std::vector<std::chrono::milliseconds>{30s}));
+  // Abandoned, not deferred: no copy of the record re-queued for later...
+  EXPECT_TRUE(publisher_.on("dropbox.accounts").empty());
+  EXPECT_EQ(polls("deferred"), 0);
+  // ...and the cursor stays where it was: the next owner polls again from c0 (the page's
+  // change, already emitted, comes again: at least once, never a gap).
+  EXPECT_TRUE(state_publisher_.records().empty());
+  EXPECT_EQ(stored(kFixed).cursor, "c0");
+  EXPECT_EQ(changed_names(), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(unlabelled("dropbox_rate_limit_wait_seconds_total"), 0) << "the wait did not end";
 }
 
 TEST_F(AccountPollerTest, ResetDropsTheCursorAndEmitsTheWholeRelistDespiteInitialSyncSkip) {
@@ -297,13 +309,31 @@ TEST_F(AccountPollerTest, AResetRememberedAcrossACrashStillEmitsTheRelist) {
 }
 
 TEST_F(AccountPollerTest, ResetsWithoutEndAreRetriedLater) {
+  ASSERT_EQ(options_.max_resets_per_poll, 3);
   store_cursor(kFixed, "c0");
-  for (int i = 0; i < 4; ++i) {
+  // Every listing answers one page, then "reset" on the continue: more answers than the
+  // poller may use.
+  http_.answers.push_back(answer(409, reset_body()));
+  for (int i = 0; i < 5; ++i) {
     http_.answers.push_back(answer(200, page({"p"}, "l1", true)));
     http_.answers.push_back(answer(409, reset_body()));
   }
-  http_.answers.push_front(answer(409, reset_body()));
-  EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
+  auto result = handle(kFixed);
+  EXPECT_EQ(result.outcome, Outcome::kRetry);
+  EXPECT_EQ(result.reason, "cursor reset again and again");
+  // The first reset and exactly three re-lists (each reset again), then it gives up: four
+  // resets, seven calls.
+  const std::string cont = "/2/files/list_folder/continue";
+  const std::string list = "/2/files/list_folder";
+  EXPECT_EQ(urls(), (std::vector<std::string>{cont, list, cont, list, cont, list, cont}));
+  EXPECT_EQ(unlabelled("dropbox_resets_total"), 4);
+  EXPECT_EQ(changed_names(), (std::vector<std::string>{"p", "p", "p"}));
+  // Three resets were stored (the cursor dropped, a re-list pending), the fourth was not:
+  // the retry lists from scratch again.
+  EXPECT_EQ(state_publisher_.records().size(), 3u);
+  EXPECT_FALSE(stored(kFixed).cursor.has_value());
+  EXPECT_TRUE(stored(kFixed).relist_pending);
+  EXPECT_EQ(polls("retry"), 1);
 }
 
 TEST_F(AccountPollerTest, UnauthorizedRefreshesTheTokenOnceAndGoesOn) {
