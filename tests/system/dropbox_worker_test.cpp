@@ -65,6 +65,17 @@ std::string cursor_of(const std::string& state_json) {
   return doc["cursor"].get(cursor) ? "null" : std::string(cursor);
 }
 
+// A group's assignment for a failure message: "member: 0 1 2; ...".
+std::string describe(const std::map<std::string, std::set<std::int32_t>>& assignment) {
+  std::string out;
+  for (const auto& [member, partitions] : assignment) {
+    out += member + ":";
+    for (auto p : partitions) out += " " + std::to_string(p);
+    out += "; ";
+  }
+  return out;
+}
+
 class DropboxWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -540,6 +551,9 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   }
   write_tokens(tokens + "}");
   standin_->delay_every_call(40);  // every call takes a while: overlaps would show
+  auto polled_by = [](const DropboxWorkerProcess& w) {
+    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
+  };
   std::map<std::string, std::string> env = {{"DROPBOX_INITIAL_SYNC", "emit"}};
   auto first = start(topics, env);
   std::unique_ptr<DropboxWorkerProcess> second;
@@ -557,8 +571,22 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
                        notification_for(accounts)});
     }
     publish_notifications(*publisher_, topics.webhook, batch);
-    if (round == 1) second = start(topics, env);  // joins while the first is busy
-    std::this_thread::sleep_for(300ms);           // spread the rounds over the rebalance
+    if (round == 1) {
+      // The second joins while the first is busy: once the first has polled an account (it
+      // has two rounds of slow calls queued), and the later rounds go out only once the
+      // broker shows both members in the poll group, each holding account partitions.
+      ASSERT_TRUE(eventually([&] { return polled_by(*first) > 0; }, 60s)) << first->log();
+      second = start(topics, env);
+      std::map<std::string, std::set<std::int32_t>> members;
+      ASSERT_TRUE(eventually(
+          [&] {
+            members = group_assignment(group_, topics.accounts);
+            return members.size() == 2 && !members.begin()->second.empty() &&
+                   !members.rbegin()->second.empty();
+          },
+          60s))
+          << describe(members) << first->log() << second->log();
+    }
   }
   ASSERT_TRUE(dropbox_quiescent(group_, topics, 60s)) << first->log() << second->log();
 
@@ -576,9 +604,6 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   ASSERT_FALSE(parser.parse(stats)["overlaps"].get(overlaps)) << stats;
   EXPECT_EQ(overlaps.size(), 0u) << "accounts polled by two calls at once: "
                                  << stats.substr(0, 2000);
-  auto polled_by = [](const DropboxWorkerProcess& w) {
-    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
-  };
   EXPECT_GT(polled_by(*first), 0) << "both processes polled accounts";
   EXPECT_GT(polled_by(*second), 0) << "both processes polled accounts";
   EXPECT_EQ(first->stop(), 0) << first->log();
@@ -645,16 +670,6 @@ TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
 
 namespace wi::testing {
 namespace {
-
-std::string describe(const std::map<std::string, std::set<std::int32_t>>& assignment) {
-  std::string out;
-  for (const auto& [member, partitions] : assignment) {
-    out += member + ":";
-    for (auto p : partitions) out += " " + std::to_string(p);
-    out += "; ";
-  }
-  return out;
-}
 
 TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
   // As many notification partitions as account partitions: in one group for both topics,
