@@ -671,12 +671,22 @@ TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
 namespace wi::testing {
 namespace {
 
-TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
+TEST_F(DropboxWorkerTest, TwoDefaultProcessesSplitBothStagesAndEachPollsAccounts) {
   // As many notification partitions as account partitions: in one group for both topics,
   // cooperative-sticky gave one process all six of one topic and the other all six of the
-  // other. With a group per stage, each topic is spread over both processes on its own.
+  // other. With a group per stage, each topic is spread over both processes on its own, and
+  // both processes poll accounts.
   DropboxTopics topics(6, 6);
-  write_tokens("{}");
+  std::vector<std::string> accounts;
+  std::string tokens = "{";
+  // 24 accounts over 6 partitions: both members' partitions hold some of them.
+  for (int i = 0; i < 24; ++i) {
+    accounts.push_back("dbid:" + unique_name("pair") + "-" + std::to_string(i));
+    standin_->account_with_access_token(accounts.back(), "token-pair-" + std::to_string(i));
+    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
+              R"(: {"access_token": "token-pair-)" + std::to_string(i) + R"("})";
+  }
+  write_tokens(tokens + "}");
   auto first = start(topics);
   ASSERT_TRUE(eventually([&] { return group_assignment(group_, topics.accounts).size() == 1; },
                          60s))
@@ -714,6 +724,19 @@ TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
   };
   EXPECT_TRUE(eventually([&] { return assigned(*first) == 6 && assigned(*second) == 6; }, 30s))
       << "first " << assigned(*first) << ", second " << assigned(*second);
+
+  // One notification for every account: each process polls the accounts of its partitions,
+  // every account exactly once in all.
+  notify(topics, accounts, "ev-pair");
+  ASSERT_TRUE(dropbox_quiescent(group_, topics, 60s)) << first->log() << second->log();
+  auto polled = [](const DropboxWorkerProcess& w) {
+    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
+  };
+  const double polled_first = polled(*first);
+  const double polled_second = polled(*second);
+  EXPECT_GT(polled_first, 0) << "the first process polled no account";
+  EXPECT_GT(polled_second, 0) << "the second process polled no account";
+  EXPECT_EQ(polled_first + polled_second, 24);
   EXPECT_EQ(first->stop(), 0) << first->log();
   EXPECT_EQ(second->stop(), 0) << second->log();
 }
