@@ -95,6 +95,22 @@ class DropboxWorkerTest : public ::testing::Test {
     return account;
   }
 
+  // `n` new stand-in accounts ("dbid:<name>-…-<i>") with the access tokens "token-<name>-<i>",
+  // all of them in the tokens file. Their ids.
+  std::vector<std::string> accounts_with_tokens(const std::string& name, int n) {
+    std::vector<std::string> accounts;
+    std::string tokens = "{";
+    for (int i = 0; i < n; ++i) {
+      const std::string token = "token-" + name + "-" + std::to_string(i);
+      accounts.push_back("dbid:" + unique_name(name) + "-" + std::to_string(i));
+      standin_->account_with_access_token(accounts.back(), token);
+      tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
+                R"(: {"access_token": )" + json::quote(token) + "}";
+    }
+    write_tokens(tokens + "}");
+    return accounts;
+  }
+
   std::unique_ptr<DropboxWorkerProcess> start(const DropboxTopics& topics,
                                               std::map<std::string, std::string> env = {}) {
     return std::make_unique<DropboxWorkerProcess>(dir_.path(), topics, standin_->url(),
@@ -540,16 +556,8 @@ TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNe
 TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   // Seven partitions in all: each of the two members owns at least two account partitions.
   DropboxTopics topics(6, 1);
-  std::vector<std::string> accounts;
-  std::string tokens = "{";
   // 24 accounts over 6 partitions: every member's partitions hold some of them.
-  for (int i = 0; i < 24; ++i) {
-    accounts.push_back("dbid:" + unique_name("two") + "-" + std::to_string(i));
-    standin_->account_with_access_token(accounts.back(), "token-two-" + std::to_string(i));
-    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
-              R"(: {"access_token": "token-two-)" + std::to_string(i) + R"("})";
-  }
-  write_tokens(tokens + "}");
+  const auto accounts = accounts_with_tokens("two", 24);
   standin_->delay_every_call(40);  // every call takes a while: overlaps would show
   auto polled_by = [](const DropboxWorkerProcess& w) {
     return w.metric(R"(dropbox_polls_total{outcome="ok"})");
@@ -618,16 +626,10 @@ namespace {
 
 TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
   DropboxTopics topics(6, 3);
-  std::vector<std::string> accounts;
-  std::string tokens = "{";
-  for (int i = 0; i < 24; ++i) {
-    accounts.push_back("dbid:" + unique_name("split") + "-" + std::to_string(i));
-    standin_->account_with_access_token(accounts.back(), "token-split-" + std::to_string(i));
-    standin_->add_entries(accounts.back(), R"([{".tag":"file","path_display":"/only.txt"}])");
-    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
-              R"(: {"access_token": "token-split-)" + std::to_string(i) + R"("})";
+  const auto accounts = accounts_with_tokens("split", 24);
+  for (const auto& account : accounts) {
+    standin_->add_entries(account, R"([{".tag":"file","path_display":"/only.txt"}])");
   }
-  write_tokens(tokens + "}");
   // Two processes poll, one fans out (DROPBOX_CONSUME picks the stages): the fan-out process
   // joins last and runs only the fan-out stage, so it takes no account partitions.
   std::map<std::string, std::string> poller_env = {{"DROPBOX_CONSUME", "accounts"},
@@ -677,16 +679,8 @@ TEST_F(DropboxWorkerTest, TwoDefaultProcessesSplitBothStagesAndEachPollsAccounts
   // other. With a group per stage, each topic is spread over both processes on its own, and
   // both processes poll accounts.
   DropboxTopics topics(6, 6);
-  std::vector<std::string> accounts;
-  std::string tokens = "{";
   // 24 accounts over 6 partitions: both members' partitions hold some of them.
-  for (int i = 0; i < 24; ++i) {
-    accounts.push_back("dbid:" + unique_name("pair") + "-" + std::to_string(i));
-    standin_->account_with_access_token(accounts.back(), "token-pair-" + std::to_string(i));
-    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
-              R"(: {"access_token": "token-pair-)" + std::to_string(i) + R"("})";
-  }
-  write_tokens(tokens + "}");
+  const auto accounts = accounts_with_tokens("pair", 24);
   auto first = start(topics);
   ASSERT_TRUE(eventually([&] { return group_assignment(group_, topics.accounts).size() == 1; },
                          60s))
