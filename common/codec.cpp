@@ -168,6 +168,27 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_as_space
   return out;
 }
 
+std::string percent_encode(std::string_view bytes, bool space_as_plus) {
+  static constexpr char kUpperHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
+                            (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' || u == '~';
+    if (unreserved) {
+      out.push_back(c);
+    } else if (c == ' ' && space_as_plus) {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kUpperHex[u >> 4]);
+      out.push_back(kUpperHex[u & 0x0F]);
+    }
+  }
+  return out;
+}
+
 Result<FormFields> parse_form(std::string_view body) {
   FormFields fields;
   fields.reserve(static_cast<std::size_t>(std::count(body.begin(), body.end(), '&')) + 1);

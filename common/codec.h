@@ -30,6 +30,12 @@ std::optional<std::string> base64_decode(std::string_view text);
 // nullopt on a truncated or non-hex escape. Other bytes pass through unchanged.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_as_space);
 
+// Every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX, upper-case
+// hex, whatever the locale. With space_as_plus, ' ' becomes '+' instead (form encoding as
+// browsers and Chargify write it); without, %20 (URLs, RFC 5987 parameters; form bodies accept
+// it too). percent_decode(percent_encode(s, p), p) == s.
+std::string percent_encode(std::string_view bytes, bool space_as_plus);
+
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 
 // application/x-www-form-urlencoded: split on '&', then on the first '=', and percent-decode

@@ -328,10 +328,7 @@ std::optional<Secret> Loader::secret(std::string_view env_name) {
         fmt::format("{} and {} are both set; set only one", env_name, file_var));
     return std::nullopt;
   }
-  if (direct) {
-    secrets_.emplace_back(*direct);
-    return secrets_.back();
-  }
+  if (direct) return keep_secret(*direct);
   if (file) return secret_from_file({file_var}, *file);
   return std::nullopt;
 }
@@ -351,8 +348,7 @@ std::optional<Secret> Loader::secret_from_file(const Path& where, const std::str
     problems_.push_back(fmt::format("{}: {} is empty", origin, file_path));
     return std::nullopt;
   }
-  secrets_.emplace_back(std::move(value));
-  return secrets_.back();
+  return keep_secret(std::move(value));
 }
 
 bool Loader::has(const Path& path) const { return yaml_->find(path).has_value(); }
@@ -407,7 +403,17 @@ bool is_secret_property(std::string_view name) {
 }
 
 void Loader::add_secret(std::string value) {
-  if (!value.empty()) secrets_.emplace_back(std::move(value));
+  if (!value.empty()) keep_secret(std::move(value));
+}
+
+void Loader::on_secret(std::function<void(const Secret&)> listener) {
+  on_secret_ = std::move(listener);
+}
+
+const Secret& Loader::keep_secret(std::string value) {
+  const Secret& kept = secrets_.emplace_back(std::move(value));
+  if (on_secret_) on_secret_(kept);
+  return kept;
 }
 
 CommonConfig load_common(Loader& loader) {

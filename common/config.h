@@ -7,6 +7,7 @@
 // main() maps ConfigError to exit code 2. This is the only code that reads the environment.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -95,6 +96,11 @@ class Loader {
   void add_secret(std::string value);
   // Every secret read so far, for the log redactor.
   const std::vector<Secret>& secrets() const { return secrets_; }
+  // Called with each secret read from now on (by secret(), secret_from_file(), add_secret()),
+  // so that a log set up before the rest of the settings are read redacts them as soon as
+  // they are known (the worker runtime: a worker kind reads its own secrets after logging is
+  // set up). One listener; a second call replaces it.
+  void on_secret(std::function<void(const Secret&)> listener);
 
   // Reports unknown YAML keys and throws ConfigError if any problem was recorded.
   void finish();
@@ -103,6 +109,8 @@ class Loader {
   struct Yaml;
   Loader(Environment env);
   std::optional<std::string> scalar(const Path& path);
+  // Keeps a secret for secrets() and tells the listener.
+  const Secret& keep_secret(std::string value);
   // The raw text of a setting and where it came from ("KAFKA_BROKERS" or "kafka.brokers").
   std::optional<std::pair<std::string, std::string>> raw(const Path& path,
                                                          std::string_view env_name);
@@ -111,6 +119,7 @@ class Loader {
   std::unique_ptr<Yaml> yaml_;
   std::vector<std::string> problems_;
   std::vector<Secret> secrets_;
+  std::function<void(const Secret&)> on_secret_;
 };
 
 // Settings every binary shares (SPEC §2).

@@ -125,7 +125,14 @@ std::mutex g_mutex;
 spdlog::sink_ptr g_sink;
 spdlog::level::level_enum g_level = spdlog::level::info;
 
-void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Secret>& secrets) {
+// What the sink's formatter needs to be rebuilt when secrets are added after setup().
+bool g_installed = false;
+Options g_options;
+std::vector<Secret> g_secrets;
+
+// The configured format behind a redactor of `secrets`.
+std::unique_ptr<spdlog::formatter> make_formatter(const Options& options,
+                                                  const std::vector<Secret>& secrets) {
   auto values = std::make_shared<std::vector<std::string>>();
   for (const auto& s : secrets) {
     if (s.reveal().size() < 4) continue;
@@ -145,8 +152,15 @@ void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Se
   } else {
     inner = std::make_unique<EscapingTextFormatter>();
   }
-  sink->set_formatter(std::make_unique<RedactingFormatter>(std::move(inner), values));
+  return std::make_unique<RedactingFormatter>(std::move(inner), values);
+}
+
+void install(spdlog::sink_ptr sink, const Options& options, const std::vector<Secret>& secrets) {
+  sink->set_formatter(make_formatter(options, secrets));
   std::lock_guard lock(g_mutex);
+  g_installed = true;
+  g_options = options;
+  g_secrets = secrets;
   g_sink = std::move(sink);
   g_level = parse_level(options.level);
   spdlog::apply_all([&](std::shared_ptr<spdlog::logger> logger) {
@@ -167,6 +181,15 @@ void setup(const Options& options, const std::vector<Secret>& secrets) {
 void set_sink_for_testing(spdlog::sink_ptr sink, const Options& options,
                           const std::vector<Secret>& secrets) {
   install(std::move(sink), options, secrets);
+}
+
+void add_secrets(const std::vector<Secret>& secrets) {
+  std::lock_guard lock(g_mutex);
+  if (!g_installed) return;  // setup() not called: nothing is configured to redact
+  g_secrets.insert(g_secrets.end(), secrets.begin(), secrets.end());
+  // The sink swaps its formatter under its own lock: a line being written meanwhile is
+  // formatted whole by the old redactor or by the new one.
+  g_sink->set_formatter(make_formatter(g_options, g_secrets));
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& component) {

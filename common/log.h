@@ -30,6 +30,11 @@ struct Options {
 // config loading, before any other thread logs. Loggers from get() made earlier are updated.
 void setup(const Options& options, const std::vector<Secret>& secrets);
 
+// Adds secrets learnt after setup() to the redaction of every line from now on (the worker
+// runtime sets up logging before a worker kind reads its own settings, secrets among them).
+// Thread-safe. Before setup() (or set_sink_for_testing()) it does nothing.
+void add_secrets(const std::vector<Secret>& secrets);
+
 // A named logger ("ingestd", "kafka", ...) sharing the configured sink.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "common/kafka/record.h"
 #include "common/result.h"
@@ -34,5 +35,13 @@ class Publisher {
 // Publishes one record and waits for its outcome (tools and tests; not the hot path).
 Result<Delivery> publish_and_wait(Publisher& publisher, OutgoingRecord record,
                                   std::chrono::milliseconds timeout);
+
+// Publishes every record at once, then waits until each has its outcome: one round trip for a
+// batch instead of one per record. Ok when every record was delivered; else the first error
+// reported (retryable when Kafka's was), or a retryable timeout naming how many records are
+// unconfirmed. Some records may be delivered even when this fails: callers repeat the whole
+// batch (at-least-once). An empty batch is ok at once.
+Status publish_all_and_wait(Publisher& publisher, std::vector<OutgoingRecord> records,
+                            std::chrono::milliseconds timeout);
 
 }  // namespace wi::kafka

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/json_text.h"
 #include "common/kafka/rdkafka_consumer.h"
 #include "common/kafka/rdkafka_publisher.h"
@@ -201,18 +202,9 @@ struct Signup {
   std::string last_name = "Lovelace";
 };
 
+// A form value as Chargify writes it (a space as '+').
 inline std::string form_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
+  return codec::percent_encode(s, true);
 }
 
 // A Chargify signup body as Chargify sends it (brackets raw, some percent-encoded).
@@ -335,8 +327,8 @@ class ChargifyWorkerProcess {
   BackgroundProcess& process() { return *process_; }
   std::string log() const { return process_->log(); }
   std::uint16_t metrics_port() const { return metrics_port_; }
-  // A sample such as chargify_fulfilments_total{outcome="sent"}; 0 when absent or unreachable
-  // (a process that is not up yet has done nothing).
+  // For polling (eventually): a sample such as chargify_fulfilments_total{outcome="sent"}; 0
+  // when absent or unreachable (a process that is not up yet has done nothing).
   double metric(const std::string& sample) const {
     try {
       return spool_support::metric(metrics_port_, sample).value_or(0);
@@ -344,8 +336,20 @@ class ChargifyWorkerProcess {
       return 0;
     }
   }
-  double outcome(const std::string& name) const {
-    return metric("chargify_fulfilments_total{outcome=\"" + name + "\"}");
+  double outcome(const std::string& name) const { return metric(outcome_series(name)); }
+
+  // For assertions: the sample as the running worker serves it, nullopt when it has no such
+  // series, so EXPECT_EQ(sample(x), 0) holds only for a series that exists and is 0. Throws
+  // when /metrics does not answer 200 (the test fails rather than reading a 0).
+  std::optional<double> sample(const std::string& series) const {
+    auto response = http_request(metrics_port_, "GET", "/metrics");
+    if (!response || response->status != 200) {
+      throw std::runtime_error("chargify-worker's /metrics did not answer; its log:\n" + log());
+    }
+    return spool_support::sample_of(response->body, series);
+  }
+  std::optional<double> outcome_sample(const std::string& name) const {
+    return sample(outcome_series(name));
   }
   int stop() {
     process_->signal(SIGTERM);
@@ -357,6 +361,10 @@ class ChargifyWorkerProcess {
   }
 
  private:
+  static std::string outcome_series(const std::string& name) {
+    return "chargify_fulfilments_total{outcome=\"" + name + "\"}";
+  }
+
   std::uint16_t metrics_port_;
   std::string config_path_;
   std::unique_ptr<BackgroundProcess> process_;

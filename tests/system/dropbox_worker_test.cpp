@@ -65,6 +65,17 @@ std::string cursor_of(const std::string& state_json) {
   return doc["cursor"].get(cursor) ? "null" : std::string(cursor);
 }
 
+// A group's assignment for a failure message: "member: 0 1 2; ...".
+std::string describe(const std::map<std::string, std::set<std::int32_t>>& assignment) {
+  std::string out;
+  for (const auto& [member, partitions] : assignment) {
+    out += member + ":";
+    for (auto p : partitions) out += " " + std::to_string(p);
+    out += "; ";
+  }
+  return out;
+}
+
 class DropboxWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,6 +93,22 @@ class DropboxWorkerTest : public ::testing::Test {
     standin_->account_with_access_token(account, "token-" + name);
     write_tokens(R"({")" + account + R"(": {"access_token": "token-)" + name + R"("}})");
     return account;
+  }
+
+  // `n` new stand-in accounts ("dbid:<name>-…-<i>") with the access tokens "token-<name>-<i>",
+  // all of them in the tokens file. Their ids.
+  std::vector<std::string> accounts_with_tokens(const std::string& name, int n) {
+    std::vector<std::string> accounts;
+    std::string tokens = "{";
+    for (int i = 0; i < n; ++i) {
+      const std::string token = "token-" + name + "-" + std::to_string(i);
+      accounts.push_back("dbid:" + unique_name(name) + "-" + std::to_string(i));
+      standin_->account_with_access_token(accounts.back(), token);
+      tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
+                R"(: {"access_token": )" + json::quote(token) + "}";
+    }
+    write_tokens(tokens + "}");
+    return accounts;
   }
 
   std::unique_ptr<DropboxWorkerProcess> start(const DropboxTopics& topics,
@@ -529,17 +556,12 @@ TEST_F(DropboxWorkerTest, KillNineBetweenEmittingAndStoringTheCursorReemitsAndNe
 TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   // Seven partitions in all: each of the two members owns at least two account partitions.
   DropboxTopics topics(6, 1);
-  std::vector<std::string> accounts;
-  std::string tokens = "{";
   // 24 accounts over 6 partitions: every member's partitions hold some of them.
-  for (int i = 0; i < 24; ++i) {
-    accounts.push_back("dbid:" + unique_name("two") + "-" + std::to_string(i));
-    standin_->account_with_access_token(accounts.back(), "token-two-" + std::to_string(i));
-    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
-              R"(: {"access_token": "token-two-)" + std::to_string(i) + R"("})";
-  }
-  write_tokens(tokens + "}");
+  const auto accounts = accounts_with_tokens("two", 24);
   standin_->delay_every_call(40);  // every call takes a while: overlaps would show
+  auto polled_by = [](const DropboxWorkerProcess& w) {
+    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
+  };
   std::map<std::string, std::string> env = {{"DROPBOX_INITIAL_SYNC", "emit"}};
   auto first = start(topics, env);
   std::unique_ptr<DropboxWorkerProcess> second;
@@ -557,8 +579,22 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
                        notification_for(accounts)});
     }
     publish_notifications(*publisher_, topics.webhook, batch);
-    if (round == 1) second = start(topics, env);  // joins while the first is busy
-    std::this_thread::sleep_for(300ms);           // spread the rounds over the rebalance
+    if (round == 1) {
+      // The second joins while the first is busy: once the first has polled an account (it
+      // has two rounds of slow calls queued), and the later rounds go out only once the
+      // broker shows both members in the poll group, each holding account partitions.
+      ASSERT_TRUE(eventually([&] { return polled_by(*first) > 0; }, 60s)) << first->log();
+      second = start(topics, env);
+      std::map<std::string, std::set<std::int32_t>> members;
+      ASSERT_TRUE(eventually(
+          [&] {
+            members = group_assignment(group_, topics.accounts);
+            return members.size() == 2 && !members.begin()->second.empty() &&
+                   !members.rbegin()->second.empty();
+          },
+          60s))
+          << describe(members) << first->log() << second->log();
+    }
   }
   ASSERT_TRUE(dropbox_quiescent(group_, topics, 60s)) << first->log() << second->log();
 
@@ -576,9 +612,6 @@ TEST_F(DropboxWorkerTest, TwoWorkerProcessesNeverPollOneAccountAtTheSameTime) {
   ASSERT_FALSE(parser.parse(stats)["overlaps"].get(overlaps)) << stats;
   EXPECT_EQ(overlaps.size(), 0u) << "accounts polled by two calls at once: "
                                  << stats.substr(0, 2000);
-  auto polled_by = [](const DropboxWorkerProcess& w) {
-    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
-  };
   EXPECT_GT(polled_by(*first), 0) << "both processes polled accounts";
   EXPECT_GT(polled_by(*second), 0) << "both processes polled accounts";
   EXPECT_EQ(first->stop(), 0) << first->log();
@@ -593,16 +626,10 @@ namespace {
 
 TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
   DropboxTopics topics(6, 3);
-  std::vector<std::string> accounts;
-  std::string tokens = "{";
-  for (int i = 0; i < 24; ++i) {
-    accounts.push_back("dbid:" + unique_name("split") + "-" + std::to_string(i));
-    standin_->account_with_access_token(accounts.back(), "token-split-" + std::to_string(i));
-    standin_->add_entries(accounts.back(), R"([{".tag":"file","path_display":"/only.txt"}])");
-    tokens += std::string(i ? "," : "") + json::quote(accounts.back()) +
-              R"(: {"access_token": "token-split-)" + std::to_string(i) + R"("})";
+  const auto accounts = accounts_with_tokens("split", 24);
+  for (const auto& account : accounts) {
+    standin_->add_entries(account, R"([{".tag":"file","path_display":"/only.txt"}])");
   }
-  write_tokens(tokens + "}");
   // Two processes poll, one fans out (DROPBOX_CONSUME picks the stages): the fan-out process
   // joins last and runs only the fan-out stage, so it takes no account partitions.
   std::map<std::string, std::string> poller_env = {{"DROPBOX_CONSUME", "accounts"},
@@ -646,22 +673,14 @@ TEST_F(DropboxWorkerTest, DedicatedPollersShareTheAccountPartitionsOfTheGroup) {
 namespace wi::testing {
 namespace {
 
-std::string describe(const std::map<std::string, std::set<std::int32_t>>& assignment) {
-  std::string out;
-  for (const auto& [member, partitions] : assignment) {
-    out += member + ":";
-    for (auto p : partitions) out += " " + std::to_string(p);
-    out += "; ";
-  }
-  return out;
-}
-
-TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
+TEST_F(DropboxWorkerTest, TwoDefaultProcessesSplitBothStagesAndEachPollsAccounts) {
   // As many notification partitions as account partitions: in one group for both topics,
   // cooperative-sticky gave one process all six of one topic and the other all six of the
-  // other. With a group per stage, each topic is spread over both processes on its own.
+  // other. With a group per stage, each topic is spread over both processes on its own, and
+  // both processes poll accounts.
   DropboxTopics topics(6, 6);
-  write_tokens("{}");
+  // 24 accounts over 6 partitions: both members' partitions hold some of them.
+  const auto accounts = accounts_with_tokens("pair", 24);
   auto first = start(topics);
   ASSERT_TRUE(eventually([&] { return group_assignment(group_, topics.accounts).size() == 1; },
                          60s))
@@ -699,6 +718,19 @@ TEST_F(DropboxWorkerTest, TwoDefaultProcessesEachPollSomeAccountPartitions) {
   };
   EXPECT_TRUE(eventually([&] { return assigned(*first) == 6 && assigned(*second) == 6; }, 30s))
       << "first " << assigned(*first) << ", second " << assigned(*second);
+
+  // One notification for every account: each process polls the accounts of its partitions,
+  // every account exactly once in all.
+  notify(topics, accounts, "ev-pair");
+  ASSERT_TRUE(dropbox_quiescent(group_, topics, 60s)) << first->log() << second->log();
+  auto polled = [](const DropboxWorkerProcess& w) {
+    return w.metric(R"(dropbox_polls_total{outcome="ok"})");
+  };
+  const double polled_first = polled(*first);
+  const double polled_second = polled(*second);
+  EXPECT_GT(polled_first, 0) << "the first process polled no account";
+  EXPECT_GT(polled_second, 0) << "the second process polled no account";
+  EXPECT_EQ(polled_first + polled_second, 24);
   EXPECT_EQ(first->stop(), 0) << first->log();
   EXPECT_EQ(second->stop(), 0) << second->log();
 }

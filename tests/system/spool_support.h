@@ -85,14 +85,20 @@ inline void kill_hard(IngestdProcess& ingestd) {
   EXPECT_EQ(ingestd.process().wait(10s), 128 + SIGKILL);
 }
 
-// One unlabelled sample from /metrics, nullopt when unreachable or absent.
-inline std::optional<double> metric(std::uint16_t port, const std::string& name) {
-  std::istringstream in(metrics_text(port));
+// One sample ("name" or "name{labels}" exactly as rendered) of a /metrics text, nullopt when
+// the text has no such sample.
+inline std::optional<double> sample_of(const std::string& metrics, const std::string& name) {
+  std::istringstream in(metrics);
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
   }
   return std::nullopt;
+}
+
+// One sample from /metrics, nullopt when unreachable or absent.
+inline std::optional<double> metric(std::uint16_t port, const std::string& name) {
+  return sample_of(metrics_text(port), name);
 }
 
 inline std::optional<int> readyz(std::uint16_t port) {

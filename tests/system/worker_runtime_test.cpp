@@ -60,6 +60,22 @@ TEST(WorkerRuntime, KillNineMidBatchThenRestartHandlesEveryRecordAtLeastOnce) {
             << " redeliveries after kill -9)\n";
 }
 
+TEST(WorkerRuntime, ASecretTheKindReadsWhileBuildingIsScrubbedFromItsStartupLines) {
+  auto topic = create_test_topic("probe", 1);
+  TempDir dir;
+  const std::string secret = "probe-" + unique_name("secret");
+  TestWorker worker(topic, unique_name("g"), dir.path() + "/handled",
+                    {{"TEST_WORKER_SECRET", secret}});
+  ASSERT_TRUE(
+      eventually([&] { return worker.log().find("test-worker up") != std::string::npos; }, 60s))
+      << worker.log();
+  const std::string log = worker.log();
+  EXPECT_EQ(log.find(secret), std::string::npos) << log;
+  EXPECT_NE(log.find("secret probe: <redacted>"), std::string::npos) << log;
+  worker.process().signal(SIGTERM);
+  EXPECT_EQ(worker.process().wait(10s), 0) << worker.log();
+}
+
 TEST(WorkerRuntime, TwoProcessesSplitPartitionsAndHandOverOnSigterm) {
   auto topic = create_test_topic("split", 4);
   create_topics({topic + ".dlq"});

@@ -53,12 +53,9 @@ worker::WorkerDescription chargify_worker_description() {
       "chargify-worker: e-mails each new Chargify subscriber their product, once (SPEC §5)";
   description.config_section = "chargify";
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
-                         kafka::Publisher&) {
+                         kafka::Publisher&, metrics::Registry& registry) {
     auto fulfiller = std::make_unique<Fulfiller>(loader);
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format},
-               loader.secrets());
+    fulfiller->handler().attach_metrics(registry);
     const auto& config = fulfiller->config();
     auto log = log::get("chargify-worker");
     if (config.products.empty()) {
@@ -71,9 +68,6 @@ worker::WorkerDescription chargify_worker_description() {
     worker::WorkerParts parts;
     parts.topics = {worker_config.layout.webhook_topic(config.source)};
     parts.state_topic = config.ledger_topic;
-    parts.attach_metrics = [f = fulfiller.get()](metrics::Registry& r) {
-      f->handler().attach_metrics(r);
-    };
     parts.handler = std::move(fulfiller);
     return parts;
   };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/codec.h"
 #include "common/json_text.h"
 
 namespace wi::chargify {
@@ -63,7 +64,8 @@ std::string MailTemplate::render(const std::map<std::string, std::string>& value
     }
     auto it = values.find(part.text);
     if (it == values.end()) continue;
-    out += escaping_ == Escaping::kUrl ? url_escape(it->second) : safe_text(it->second);
+    out += escaping_ == Escaping::kUrl ? codec::percent_encode(it->second, /*space_as_plus=*/false)
+                                       : safe_text(it->second);
   }
   return out;
 }
@@ -91,19 +93,6 @@ std::string safe_text(std::string_view value) {
       out.append(value.substr(i, n));
     }
     i += n;
-  }
-  return out;
-}
-
-std::string url_escape(std::string_view value) {
-  std::string out;
-  for (char ch : value) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
   }
   return out;
 }

@@ -44,7 +44,5 @@ class MailTemplate {
 
 // Control characters → ' ', invalid UTF-8 → U+FFFD.
 std::string safe_text(std::string_view value);
-// RFC 3986 unreserved characters stay, everything else is %XX.
-std::string url_escape(std::string_view value);
 
 }  // namespace wi::chargify

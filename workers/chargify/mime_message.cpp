@@ -85,7 +85,7 @@ std::string file_name_params(std::string_view param, std::string_view file_name)
   if (printable_ascii(safe) && safe.find_first_of("\"\\") == std::string::npos) {
     return fmt::format("{}=\"{}\"", param, safe);
   }
-  return fmt::format("{}*=UTF-8''{}", param, url_escape(safe));
+  return fmt::format("{}*=UTF-8''{}", param, codec::percent_encode(safe, /*space_as_plus=*/false));
 }
 
 }  // namespace

@@ -87,11 +87,9 @@ worker::WorkerDescription deploy_worker_description(const config::Environment& e
       "deploy-worker: deploys GitHub pushes to this host's git work trees (SPEC §5)";
   description.config_section = "deploy";
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
-                         kafka::Publisher& publisher) {
+                         kafka::Publisher& publisher, metrics::Registry& registry) {
     auto agent = std::make_unique<DeployAgent>(loader, worker_config, publisher);
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
+    agent->handler().attach_metrics(registry);
     warn_about_limits(agent->config(), worker_config);
     worker::WorkerParts parts;
     parts.topics = {worker_config.layout.webhook_topic(agent->config().source)};
@@ -99,7 +97,6 @@ worker::WorkerDescription deploy_worker_description(const config::Environment& e
     // still retained: history is not replayed by accident. The README shows how to deploy
     // the current tip at first start (ingestctl replay).
     parts.auto_offset_reset = "latest";
-    parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->handler().attach_metrics(r); };
     parts.handler = std::move(agent);
     return parts;
   };

@@ -9,7 +9,6 @@
 #include "workers/dropbox/cursor_state.h"
 #include "workers/dropbox/fan_out.h"
 #include "workers/dropbox/notification.h"
-#include "workers/dropbox/publish_batch.h"
 #include "workers/runtime/state_store.h"
 
 namespace wi::dropbox {
@@ -98,10 +97,9 @@ HandleResult AccountPoller::defer(const Poll& p, SystemTime not_before) {
     if (h.name != kNotBefore) again.headers.push_back(h);
   }
   again.headers.push_back({kNotBefore, std::to_string(to_unix_ms(not_before))});
-  std::vector<kafka::OutgoingRecord> records;
-  records.push_back(std::move(again));
-  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s) {
-    return finish("retry", HandleResult::retry("deferral not published: " + s.error().message));
+  if (auto d = kafka::publish_and_wait(publisher_, std::move(again), options_.publish_timeout);
+      !d) {
+    return finish("retry", HandleResult::retry("deferral not published: " + d.error().message));
   }
   log_->info("account={} event_id={}: rate limited until {}; the account record is re-queued",
              p.account, json::quote(p.event_id), format_rfc3339_ms(not_before));
@@ -225,8 +223,9 @@ Status AccountPoller::emit(Poll& p, const ListPage& page) {
     r.headers = {{"event-id", p.event_id}, {"content-type", "application/json"}};
     records.push_back(std::move(r));
   }
-  if (auto s = publish_batch(publisher_, std::move(records), options_.publish_timeout); !s)
-    return s;
+  auto published =
+      kafka::publish_all_and_wait(publisher_, std::move(records), options_.publish_timeout);
+  if (!published) return published;
   for (const auto& entry : page.entries) metrics_.change(entry.tag);
   p.emitted += page.entries.size();
   return {};

@@ -12,21 +12,6 @@ namespace wi::dropbox {
 
 namespace {
 
-std::string form_escape(const std::string& value) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string describe(int status, const ApiError& error) {
   return error.summary.empty() ? fmt::format("HTTP {}", status)
                                : fmt::format("HTTP {} {}", status, error.summary);
@@ -126,7 +111,8 @@ Result<AccessToken> DropboxApi::refresh(const Secret& refresh_token) {
   request.headers = {{"Authorization", "Basic " + codec::base64_encode(app_key_->reveal() + ":" +
                                                                        app_secret_->reveal())},
                      {"Content-Type", "application/x-www-form-urlencoded"}};
-  request.body = "grant_type=refresh_token&refresh_token=" + form_escape(refresh_token.reveal());
+  request.body = "grant_type=refresh_token&refresh_token=" +
+                 codec::percent_encode(refresh_token.reveal(), /*space_as_plus=*/false);
   request.timeout = timeout_;
   auto response = client_.send(request);
   if (!response) {

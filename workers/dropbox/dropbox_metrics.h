@@ -11,20 +11,18 @@
 //   dropbox_fanout_accounts_total{outcome}       accounts fanned out from notifications
 // Label values are fixed words or HTTP statuses: never an account id or a token.
 
-#include <memory>
+#include <cstddef>
 #include <string>
 
 #include "common/metrics.h"
 
 namespace wi::dropbox {
 
-// Counts into a private registry until attach() moves counting to the worker's registry (the
-// handler is built before the registry it serves from is handed over). Not thread-safe
-// against attach(); every count() is (metrics::Counter).
+// Registers the series above in the worker's registry (the one served on /metrics), which
+// must outlive it. Thread-safe: the fan-out and poll stages count from their own threads.
 class DropboxMetrics {
  public:
-  DropboxMetrics();
-  void attach(metrics::Registry& registry);
+  explicit DropboxMetrics(metrics::Registry& registry);
 
   void poll(const char* outcome);
   void api_call(const char* endpoint, int status);  // status 0: no answer (network, timeout)
@@ -35,20 +33,14 @@ class DropboxMetrics {
   void fanned_out(std::size_t accounts);
   void fan_out_rejected();
 
-  // For tests: the value of one series.
-  double value(const std::string& family, std::initializer_list<std::string_view> labels) const;
-
  private:
-  void bind(metrics::Registry& registry);
-
-  std::unique_ptr<metrics::Registry> own_;
-  metrics::Family<metrics::Counter>* polls_ = nullptr;
-  metrics::Family<metrics::Counter>* api_calls_ = nullptr;
-  metrics::Family<metrics::Counter>* changes_ = nullptr;
-  metrics::Counter* coalesced_ = nullptr;
-  metrics::Counter* rate_limit_wait_ = nullptr;
-  metrics::Counter* resets_ = nullptr;
-  metrics::Family<metrics::Counter>* fan_out_ = nullptr;
+  metrics::Family<metrics::Counter>& polls_;
+  metrics::Family<metrics::Counter>& api_calls_;
+  metrics::Family<metrics::Counter>& changes_;
+  metrics::Counter& coalesced_;
+  metrics::Counter& rate_limit_wait_;
+  metrics::Counter& resets_;
+  metrics::Family<metrics::Counter>& fan_out_;
 };
 
 }  // namespace wi::dropbox

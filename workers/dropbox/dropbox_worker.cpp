@@ -64,8 +64,9 @@ PollerOptions poller_options(const DropboxConfig& config) {
 // state.
 class DropboxAgent {
  public:
-  DropboxAgent(config::Loader& loader, kafka::Publisher& publisher)
+  DropboxAgent(config::Loader& loader, kafka::Publisher& publisher, metrics::Registry& registry)
       : config_(load_dropbox_config(loader)),
+        metrics_(registry),
         api_(http_, metrics_, config_.api_url, config_.oauth_url, config_.api_timeout,
              config_.app_key, config_.app_secret),
         tokens_(api_, clock_, config_.tokens_file, config_.app_key.has_value(),
@@ -94,7 +95,6 @@ class DropboxAgent {
   }
 
   const DropboxConfig& config() const { return config_; }
-  DropboxMetrics& metrics() { return metrics_; }
   std::size_t accounts() const { return tokens_.accounts(); }
 
  private:
@@ -147,12 +147,9 @@ worker::WorkerDescription dropbox_worker_description() {
       "file changes (SPEC §5)";
   description.config_section = "dropbox";
   description.build = [](config::Loader& loader, const worker::WorkerConfig& worker_config,
-                         kafka::Publisher& publisher) {
-    auto agent = std::make_shared<DropboxAgent>(loader, publisher);
+                         kafka::Publisher& publisher, metrics::Registry& registry) {
+    auto agent = std::make_shared<DropboxAgent>(loader, publisher, registry);
     install_sighup_handler();
-    // Logging is set up by run_worker after build(); set it up now (same settings) so these
-    // startup lines already have the configured format and redaction.
-    log::setup({worker_config.common.log_level, worker_config.common.log_format}, loader.secrets());
     const auto& c = agent->config();
     auto log = log::get("dropbox-worker");
     if (!c.tokens_file) {
@@ -192,7 +189,6 @@ worker::WorkerDescription dropbox_worker_description() {
       poll.state_topic = c.cursors_topic;
       parts.stages.push_back(std::move(poll));
     }
-    parts.attach_metrics = [a = agent.get()](metrics::Registry& r) { a->metrics().attach(r); };
     return parts;
   };
   return description;

@@ -5,7 +5,6 @@
 #include "common/json_text.h"
 #include "common/log.h"
 #include "workers/dropbox/notification.h"
-#include "workers/dropbox/publish_batch.h"
 
 namespace wi::dropbox {
 
@@ -50,7 +49,7 @@ HandleResult NotificationFanOut::handle(const kafka::ConsumedRecord& record) {
     }
     out.push_back(std::move(r));
   }
-  if (auto s = publish_batch(publisher_, std::move(out), publish_timeout_); !s) {
+  if (auto s = kafka::publish_all_and_wait(publisher_, std::move(out), publish_timeout_); !s) {
     log_->warn("notification event_id={}: fan-out not published: {}", json::quote(event_id),
                s.error().message);
     return HandleResult::retry("fan-out not published: " + s.error().message);

@@ -1,9 +1,9 @@
 #pragma once
 // DeferredPublisher: a Publisher that forwards to a target bound later. run_worker hands it
-// to the worker kind's build() before the real producer exists: logging must be set up before
-// the first Kafka client is created (librdkafka logs from its own threads), and logging needs
-// the kind's secrets, which build() reads. Until bind(), every record is refused at once
-// (a kind must not publish while it is being built). Thread-safe once bound.
+// to the worker kind's build() before the real producer exists: the producer is created only
+// once the whole configuration, the kind's own section included, is known to be valid, so a
+// bad configuration exits 2 without having made a Kafka client. Until bind(), every record is
+// refused at once (a kind must not publish while it is being built). Thread-safe once bound.
 
 #include <atomic>
 

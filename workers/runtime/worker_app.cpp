@@ -69,13 +69,22 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
+  // Logging is set up once, here, before the kind builds its parts, so that the lines it logs
+  // while building already have the configured format and redaction. The secrets it reads
+  // then (SMTP_PASSWORD, DROPBOX_APP_SECRET, a deploy target's env values, ...) join the
+  // redaction as the loader reads them, before any line could carry them. Before the first
+  // Kafka client too: librdkafka logs from its own threads, through this setup.
+  log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
+  loader->on_secret([](const Secret& secret) { log::add_secrets({secret}); });
+  auto log = log::get(name + "-worker");
+
   // Declared before the parts: a handler may keep references into these until it is destroyed.
   metrics::Registry registry;
-  DeferredPublisher publisher;  // bound to the real producer once logging is set up
+  DeferredPublisher publisher;  // bound to the real producer once the configuration is valid
   std::unique_ptr<kafka::RdKafkaPublisher> producer;
   WorkerParts parts;
   try {
-    parts = description.build(*loader, config, publisher);
+    parts = description.build(*loader, config, publisher, registry);
     // Sections of other binaries are theirs to validate; this kind's own is checked in full.
     for (const char* other : {"ingest", "sources", "dropbox", "chargify", "deploy", "test_worker"}) {
       if (other == description.config_section || !loader->has({other})) continue;
@@ -86,10 +95,6 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
-  // Before the first Kafka client: librdkafka logs from its own threads, through this setup.
-  log::setup({config.common.log_level, config.common.log_format}, loader->secrets());
-  auto log = log::get(name + "-worker");
-
   kafka::PublisherOptions publisher_options;
   publisher_options.client = config.client(name + "-worker");
   auto created = kafka::RdKafkaPublisher::create(publisher_options);
@@ -100,7 +105,6 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
   producer = std::move(*created);
   publisher.bind(*producer);
 
-  if (parts.attach_metrics) parts.attach_metrics(registry);
   auto stages = stages_of(std::move(parts));
   SystemClock clock;
   ConsumerLagGauge lag_gauge(registry);

@@ -44,8 +44,6 @@ struct WorkerParts {
   // When not empty, these run (sharing the publisher, /metrics and the stop signal) and the
   // single-stage fields above must be empty.
   std::vector<WorkerStage> stages;
-  // Registers the kind's own metrics in the registry the worker serves on /metrics.
-  std::function<void(metrics::Registry&)> attach_metrics;
 };
 
 struct WorkerDescription {
@@ -53,10 +51,14 @@ struct WorkerDescription {
   std::string config_section;  // the kind's own YAML section (validated by build())
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
-  // handler. `publisher` (acks=all) may be kept for result records; it takes records only
-  // after build() returned (the Kafka producer is created once logging is set up).
+  // handler. Logging is already set up (format, level, and redaction of every secret the
+  // loader has read or reads from now on), so build() may log its startup lines. `publisher`
+  // (acks=all) may be kept for result records; it takes records only after build() returned
+  // (the Kafka producer is created once the whole configuration is known to be valid).
+  // `registry` is the one the worker serves on /metrics: the kind registers its own series in
+  // it (it outlives the parts).
   std::function<WorkerParts(config::Loader& loader, const WorkerConfig& config,
-                            kafka::Publisher& publisher)>
+                            kafka::Publisher& publisher, metrics::Registry& registry)>
       build;
 };
 

@@ -9,6 +9,9 @@
 //
 // Every handled record appends "topic partition offset key attempt [count]" to
 // TEST_WORKER_OUTPUT, before the runtime may commit it (the side effect, observable).
+// TEST_WORKER_SECRET, when set, is read as this kind's own secret while it is built and put in
+// a startup line on purpose ("secret probe: ..."), so the tests can see the runtime scrub the
+// secrets a kind reads itself. A real worker never logs a secret.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "common/log.h"
 #include "workers/runtime/state_store.h"
 #include "workers/runtime/worker_app.h"
 
@@ -73,7 +77,8 @@ int main(int argc, char** argv) {
   description.defaults = {"test", "test-worker", "127.0.0.1:0"};
   description.summary = "test-worker: a steerable worker for the runtime's tests";
   description.config_section = "test_worker";
-  description.build = [](config::Loader& loader, const WorkerConfig&, kafka::Publisher&) {
+  description.build = [](config::Loader& loader, const WorkerConfig&, kafka::Publisher&,
+                         metrics::Registry&) {
     WorkerParts parts;
     auto topic = loader.string({"test_worker", "topic"}, "TEST_WORKER_TOPIC", "");
     if (topic.empty()) loader.problem("TEST_WORKER_TOPIC: required");
@@ -81,6 +86,9 @@ int main(int argc, char** argv) {
     parts.state_topic = loader.optional_string({"test_worker", "state_topic"}, "TEST_WORKER_STATE_TOPIC");
     parts.handler = std::make_unique<TestHandler>(
         loader.string({"test_worker", "output"}, "TEST_WORKER_OUTPUT", "/dev/null"));
+    if (auto secret = loader.secret("TEST_WORKER_SECRET")) {
+      log::get("test-worker")->info("secret probe: {}", secret->reveal());
+    }
     return parts;
   };
   return run_worker(argc, argv, description);

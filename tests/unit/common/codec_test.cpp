@@ -153,6 +153,31 @@ TEST(PercentDecodeTest, BadEscapes) {
   EXPECT_FALSE(percent_decode("%+4", true).has_value());
 }
 
+TEST(PercentEncodeTest, UnreservedCharactersStayEverythingElseIsUpperCaseHex) {
+  EXPECT_EQ(percent_encode("", false), "");
+  const std::string unreserved =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+  EXPECT_EQ(percent_encode(unreserved, false), unreserved);
+  EXPECT_EQ(percent_encode(unreserved, true), unreserved);
+  EXPECT_EQ(percent_encode(":/?#[]@!$&'()*+,;=%\"", false),
+            "%3A%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D%25%22");
+  EXPECT_EQ(percent_encode(std::string("\0\x1f\x7f\xff", 4), false), "%00%1F%7F%FF");
+  EXPECT_EQ(percent_encode("Été ü", false), "%C3%89t%C3%A9%20%C3%BC");  // UTF-8 bytes
+}
+
+TEST(PercentEncodeTest, SpaceIsPercent20OrPlusAndAPlusIsAlwaysEscaped) {
+  EXPECT_EQ(percent_encode("a b+c", false), "a%20b%2Bc");
+  EXPECT_EQ(percent_encode("a b+c", true), "a+b%2Bc");
+}
+
+TEST(PercentEncodeTest, EveryByteRoundTripsThroughPercentDecodeInBothModes) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  for (bool plus : {false, true}) {
+    EXPECT_EQ(percent_decode(percent_encode(all, plus), plus), all) << "space_as_plus=" << plus;
+  }
+}
+
 // ---- forms ----
 
 TEST(ParseFormTest, ChargifyTestBody) {

@@ -144,6 +144,22 @@ TEST(ConfigSecretTest, FromFileStripsTrailingNewline) {
   EXPECT_TRUE(problems_of(loader).empty());
 }
 
+TEST(ConfigSecretTest, TheListenerHearsEverySecretReadAfterItIsSet) {
+  TempDir dir;
+  auto file = dir.write("b", "file-secret-b\n");
+  auto loader = yaml("", {{"A", "env-secret-a"}, {"B_FILE", file}, {"C", "env-secret-c"}});
+  loader.secret("C");  // before the listener: in secrets(), not heard
+  std::vector<std::string> heard;
+  loader.on_secret([&](const Secret& s) { heard.push_back(s.reveal()); });
+  loader.secret("A");
+  loader.secret("B");
+  loader.secret("UNSET");
+  loader.add_secret("yaml-secret-d");
+  loader.add_secret("");
+  EXPECT_EQ(heard, (std::vector<std::string>{"env-secret-a", "file-secret-b", "yaml-secret-d"}));
+  EXPECT_EQ(loader.secrets().size(), 4u);
+}
+
 TEST(ConfigSecretTest, BothNameAndFileIsAProblemThatDoesNotShowTheSecret) {
   TempDir dir;
   auto file = dir.write("s", "content-from-file\n");

@@ -318,6 +318,20 @@ TEST_F(LogTest, ShortSecretsAreNotScrubbed) {
   EXPECT_NE(output().find("] abc\n"), std::string::npos) << output();
 }
 
+TEST_F(LogTest, SecretsAddedAfterSetupAreRedactedFromThenOnKeepingTheFirstOnesAndTheFormat) {
+  install("info", "json", {Secret("first-secret-1")});
+  auto lg = get("log_test");
+  lg->info("before: later-secret-2");
+  add_secrets({Secret("later-secret-2")});
+  lg->info("after: later-secret-2 first-secret-1");
+  auto lines = lines_of(output());
+  ASSERT_EQ(lines.size(), 2u) << output();
+  EXPECT_NE(lines[0].find("before: later-secret-2"), std::string::npos) << lines[0];
+  auto fields = FlatJson::parse(lines[1]);
+  ASSERT_TRUE(fields.has_value()) << lines[1];  // still the configured (JSON) format
+  EXPECT_EQ(fields->at("msg"), "after: <redacted> <redacted>");
+}
+
 TEST_F(LogTest, WithoutSecretsNothingIsRedacted) {
   install("info", "text");
   get("log_test")->info("s3cr3t-value-123");

@@ -33,15 +33,7 @@ struct SignupSpec {
 };
 
 std::string form_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
+  return codec::percent_encode(s, false);
 }
 
 std::string signup_body(const SignupSpec& s) {

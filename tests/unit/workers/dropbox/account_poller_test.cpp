@@ -99,8 +99,20 @@ class AccountPollerTest : public ::testing::Test {
 
   fakes::FakeClock clock_;
   test::FakeWaiter waiter_{clock_};
+  // The dropbox_* series, as /metrics serves them.
+  double polls(const char* outcome) {
+    return registry_.counter("dropbox_polls_total", "", {"outcome"}).with({outcome}).value();
+  }
+  double changes(const char* tag) {
+    return registry_.counter("dropbox_changes_total", "", {"tag"}).with({tag}).value();
+  }
+  double unlabelled(const std::string& name) {
+    return registry_.counter(name, "").with({}).value();
+  }
+
   fakes::FakeHttpClient http_{200};
-  DropboxMetrics metrics_;
+  metrics::Registry registry_;
+  DropboxMetrics metrics_{registry_};
   DropboxApi api_{http_,  metrics_,          "http://api.test",   "http://oauth.test",
                   1000ms, Secret("app-key"), Secret("app-secret")};
   TokenStore tokens_{api_, clock_, std::nullopt, true,
@@ -142,8 +154,8 @@ TEST_F(AccountPollerTest, WithACursorContinuesUntilHasMoreIsFalseAndEmitsEveryEn
   ASSERT_EQ(state_publisher_.records().size(), 1u);
   EXPECT_EQ(state_publisher_.records()[0].partition, 2);
   EXPECT_EQ(state_publisher_.records()[0].key, kFixed);
-  EXPECT_EQ(metrics_.value("dropbox_changes_total", {"file"}), 3);
-  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"ok"}), 1);
+  EXPECT_EQ(changes("file"), 3);
+  EXPECT_EQ(polls("ok"), 1);
 }
 
 TEST_F(AccountPollerTest, FirstListingWithInitialSyncSkipStoresTheCursorAndEmitsNothing) {
@@ -173,7 +185,7 @@ TEST_F(AccountPollerTest, ALaterRecordForTheSameAccountInTheBatchCoalescesThisOn
   EXPECT_EQ(result.outcome, Outcome::kSkipped);
   EXPECT_EQ(result.reason, "coalesced");
   EXPECT_TRUE(http_.requests.empty());
-  EXPECT_EQ(metrics_.value("dropbox_coalesced_total", {}), 1);
+  EXPECT_EQ(unlabelled("dropbox_coalesced_total"), 1);
 
   // Other accounts later in the batch do not stop this one.
   http_.answers.push_back(answer(200, page({"a"}, "c1", false)));
@@ -193,7 +205,7 @@ TEST_F(AccountPollerTest, RateLimitWaitsRetryAfterAndRepeatsTheSameCallWithoutAn
   ASSERT_EQ(http_.requests.size(), 3u);
   for (const auto& r : http_.requests) EXPECT_EQ(r.body, R"({"cursor":"c0"})");
   EXPECT_EQ(changed_names(), (std::vector<std::string>{"a"}));
-  EXPECT_EQ(metrics_.value("dropbox_rate_limit_wait_seconds_total", {}), 10);
+  EXPECT_EQ(unlabelled("dropbox_rate_limit_wait_seconds_total"), 10);
 }
 
 TEST_F(AccountPollerTest, RateLimitBeyondTheWaitBudgetRequeuesTheRecordWithItsTime) {
@@ -212,7 +224,7 @@ TEST_F(AccountPollerTest, RateLimitBeyondTheWaitBudgetRequeuesTheRecordWithItsTi
   // Due 8 s after the second 429 (the clock already moved 8 s for the first wait).
   EXPECT_EQ(*kafka::find_header(requeued[0].headers, "dropbox-not-before"),
             std::to_string(to_unix_ms(clock_.now() + 8s)));
-  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"deferred"}), 1);
+  EXPECT_EQ(polls("deferred"), 1);
 }
 
 TEST_F(AccountPollerTest, ARequeuedRecordWaitsForItsTimeThenPolls) {
@@ -250,9 +262,21 @@ TEST_F(AccountPollerTest, ARequeuedRecordStillTooEarlyAfterTheBudgetIsRequeuedAg
 TEST_F(AccountPollerTest, ShutdownDuringARateLimitWaitAbandonsTheRecord) {
   store_cursor(kFixed, "c0");
   waiter_.stop_after(1);
+  // One page read (its cursor c1 not stored yet), then a 429 whose wait the shutdown ends.
+  http_.answers.push_back(answer(200, page({"a"}, "c1", true)));
   http_.answers.push_back(answer(429, "", {{"retry-after", "30"}}));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
-  EXPECT_EQ(http_.requests.size(), 1u);
+  EXPECT_EQ(http_.requests.size(), 2u) << "no call after the shutdown";
+  EXPECT_EQ(waiter_.waits, (std::vector<std::chrono::milliseconds>{30s}));
+  // Abandoned, not deferred: no copy of the record re-queued for later...
+  EXPECT_TRUE(publisher_.on("dropbox.accounts").empty());
+  EXPECT_EQ(polls("deferred"), 0);
+  // ...and the cursor stays where it was: the next owner polls again from c0 (the page's
+  // change, already emitted, comes again: at least once, never a gap).
+  EXPECT_TRUE(state_publisher_.records().empty());
+  EXPECT_EQ(stored(kFixed).cursor, "c0");
+  EXPECT_EQ(changed_names(), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(unlabelled("dropbox_rate_limit_wait_seconds_total"), 0) << "the wait did not end";
 }
 
 TEST_F(AccountPollerTest, ResetDropsTheCursorAndEmitsTheWholeRelistDespiteInitialSyncSkip) {
@@ -273,7 +297,7 @@ TEST_F(AccountPollerTest, ResetDropsTheCursorAndEmitsTheWholeRelistDespiteInitia
   EXPECT_TRUE(dropped.relist_pending);
   EXPECT_EQ(stored(kFixed).cursor, "l2");
   EXPECT_FALSE(stored(kFixed).relist_pending);
-  EXPECT_EQ(metrics_.value("dropbox_resets_total", {}), 1);
+  EXPECT_EQ(unlabelled("dropbox_resets_total"), 1);
 }
 
 TEST_F(AccountPollerTest, AResetRememberedAcrossACrashStillEmitsTheRelist) {
@@ -285,13 +309,31 @@ TEST_F(AccountPollerTest, AResetRememberedAcrossACrashStillEmitsTheRelist) {
 }
 
 TEST_F(AccountPollerTest, ResetsWithoutEndAreRetriedLater) {
+  ASSERT_EQ(options_.max_resets_per_poll, 3);
   store_cursor(kFixed, "c0");
-  for (int i = 0; i < 4; ++i) {
+  // Every listing answers one page, then "reset" on the continue: more answers than the
+  // poller may use.
+  http_.answers.push_back(answer(409, reset_body()));
+  for (int i = 0; i < 5; ++i) {
     http_.answers.push_back(answer(200, page({"p"}, "l1", true)));
     http_.answers.push_back(answer(409, reset_body()));
   }
-  http_.answers.push_front(answer(409, reset_body()));
-  EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
+  auto result = handle(kFixed);
+  EXPECT_EQ(result.outcome, Outcome::kRetry);
+  EXPECT_EQ(result.reason, "cursor reset again and again");
+  // The first reset and exactly three re-lists (each reset again), then it gives up: four
+  // resets, seven calls.
+  const std::string cont = "/2/files/list_folder/continue";
+  const std::string list = "/2/files/list_folder";
+  EXPECT_EQ(urls(), (std::vector<std::string>{cont, list, cont, list, cont, list, cont}));
+  EXPECT_EQ(unlabelled("dropbox_resets_total"), 4);
+  EXPECT_EQ(changed_names(), (std::vector<std::string>{"p", "p", "p"}));
+  // Three resets were stored (the cursor dropped, a re-list pending), the fourth was not:
+  // the retry lists from scratch again.
+  EXPECT_EQ(state_publisher_.records().size(), 3u);
+  EXPECT_FALSE(stored(kFixed).cursor.has_value());
+  EXPECT_TRUE(stored(kFixed).relist_pending);
+  EXPECT_EQ(polls("retry"), 1);
 }
 
 TEST_F(AccountPollerTest, UnauthorizedRefreshesTheTokenOnceAndGoesOn) {
@@ -320,7 +362,7 @@ TEST_F(AccountPollerTest, StillUnauthorizedAfterOneRefreshIsADeadLetter) {
   EXPECT_EQ(result.reason, "unauthorized");
   EXPECT_EQ(http_.requests.size(), 4u) << "exactly one refresh after the first 401";
   EXPECT_EQ(stored(kRefreshed).cursor, "c0");
-  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"unauthorized"}), 1);
+  EXPECT_EQ(polls("unauthorized"), 1);
 }
 
 TEST_F(AccountPollerTest, ARefusedFixedAccessTokenIsADeadLetterAtOnce) {
@@ -344,7 +386,7 @@ TEST_F(AccountPollerTest, AnAccountWithoutATokenIsADeadLetterNoToken) {
   EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
   EXPECT_EQ(result.reason, "no_token");
   EXPECT_TRUE(http_.requests.empty());
-  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"no_token"}), 1);
+  EXPECT_EQ(polls("no_token"), 1);
 }
 
 TEST_F(AccountPollerTest, ServerErrorsAndTransportFailuresAreRetriedFromTheStoredCursor) {
@@ -360,7 +402,7 @@ TEST_F(AccountPollerTest, ServerErrorsAndTransportFailuresAreRetriedFromTheStore
   http_.answers.push_back(Error::timeout("http: Timeout was reached"));
   EXPECT_EQ(handle(kFixed).outcome, Outcome::kRetry);
   EXPECT_EQ(http_.requests.back().body, R"({"cursor":"c0"})");
-  EXPECT_EQ(metrics_.value("dropbox_polls_total", {"retry"}), 2);
+  EXPECT_EQ(polls("retry"), 2);
 }
 
 TEST_F(AccountPollerTest, OtherClientErrorsAreDeadLettersNamingTheStatus) {

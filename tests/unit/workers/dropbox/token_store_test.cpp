@@ -69,7 +69,8 @@ class TokenStoreTest : public ::testing::Test {
 
   fakes::FakeClock clock_;
   fakes::FakeHttpClient http_{200};
-  DropboxMetrics metrics_;
+  metrics::Registry registry_;
+  DropboxMetrics metrics_{registry_};
   DropboxApi api_;
 };
 
