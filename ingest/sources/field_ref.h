@@ -33,7 +33,7 @@ Result<std::string> resolve_event_id(const FieldRef& ref, const http::Headers& h
                                      const JsonFields& json, std::string_view body);
 
 // The value of header `name`; Error::invalid naming the header when it is absent or empty.
-Result<std::string> required_header(const http::Headers& headers, const std::string& name);
+Result<std::string> required_header(const http::Headers& headers, std::string_view name);
 
 // The default event id when a kind has none: SHA-256 of the raw body, lowercase hex.
 std::string body_digest_id(std::string_view body);

@@ -42,9 +42,9 @@ class GithubSource final : public Source {
   Result<EventInfo> describe(const InboundRequest& request) const override {
     auto media_type = content_types_.check(request.headers);
     if (!media_type) return media_type.error();
-    auto id = required_header(request.headers, std::string(schemes::kGithubDelivery));
+    auto id = required_header(request.headers, schemes::kGithubDelivery);
     if (!id) return id.error();
-    auto event = required_header(request.headers, std::string(schemes::kGithubEvent));
+    auto event = required_header(request.headers, schemes::kGithubEvent);
     if (!event) return event.error();
 
     // Any accepted type other than the form encoding means the body is the JSON itself.

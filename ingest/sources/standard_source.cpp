@@ -69,7 +69,7 @@ class StandardSource final : public Source {
 
   Result<EventInfo> describe(const InboundRequest& request) const override {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
-    auto id = required_header(request.headers, std::string(schemes::kStandardId));
+    auto id = required_header(request.headers, schemes::kStandardId);
     if (!id) return id.error();
     auto json = read_json_fields(request.body, pointers_);
     if (!json) return json.error();
