@@ -14,7 +14,9 @@
 #
 # Knobs (environment): DURATION (20s), RATES ("5000 10000 20000"), WARMUP (2s: a discarded
 # closed-loop run of that length before each system's measured runs; 0 for none), BUILD_DIR
-# (build), KAFKA_HEAP (512m, deploy/kafka-local.sh), GUNICORN_WORKERS (4), GUNICORN_THREADS (16).
+# (build), KAFKA_HEAP (512m, deploy/kafka-local.sh), GUNICORN_WORKERS (4), GUNICORN_THREADS (16),
+# BASELINE_INGESTD (an ingestd binary of an earlier build: its durable runs, closed loop and at
+# each of RATES, follow this build's, and the ratios compare the two).
 # Installs what it needs when missing (Debian's python3-flask, gunicorn,
 # python3-confluent-kafka; `go build` of the peer, which fetches franz-go as a Go module).
 set -euo pipefail
@@ -169,11 +171,16 @@ export GITHUB_WEBHOOK_SECRET=compare-bench-secret
 export LOG_LEVEL=warn
 "$INGESTCTL" topics create >/dev/null
 
+BASELINE_INGESTD=${BASELINE_INGESTD:-}
+[[ -z "$BASELINE_INGESTD" || -x "$BASELINE_INGESTD" ]] ||
+  die "BASELINE_INGESTD=$BASELINE_INGESTD is not an executable"
+
+# start_ingestd ACK [BINARY]
 start_ingestd() {
-  local ack=$1
+  local ack=$1 binary=${2:-$INGESTD}
   INGEST_PORT=$(free_port)
   start_server "ingestd-$ack" "$INGEST_PORT" \
-    env INGEST_ACK="$ack" INGEST_LISTEN="127.0.0.1:$INGEST_PORT" "$INGESTD"
+    env INGEST_ACK="$ack" INGEST_LISTEN="127.0.0.1:$INGEST_PORT" "$binary"
 }
 webhook_url() { echo "http://127.0.0.1:$1/webhooks/github"; }
 
@@ -206,13 +213,25 @@ bench "Flask + confluent-kafka (gunicorn, $GUNICORN_WORKERS x $GUNICORN_THREADS 
   --source github --url "$(webhook_url "$FLASK_PORT")"
 stop_server
 
-start_ingestd durable
-warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
-for rate in $RATES; do
-  bench "ingestd durable, open loop at $rate/s" --source github --rate "$rate" \
-    --url "$(webhook_url "$INGEST_PORT")"
-done
-stop_server
+# open_loop LABEL [BINARY]: ingestd durable at each of RATES.
+open_loop() {
+  start_ingestd durable "${2:-$INGESTD}"
+  warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
+  for rate in $RATES; do
+    bench "$1, open loop at $rate/s" --source github --rate "$rate" \
+      --url "$(webhook_url "$INGEST_PORT")"
+  done
+  stop_server
+}
+open_loop "ingestd durable"
+
+if [[ -n "$BASELINE_INGESTD" ]]; then
+  start_ingestd durable "$BASELINE_INGESTD"
+  warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
+  bench "baseline ingestd durable" --source github --url "$(webhook_url "$INGEST_PORT")"
+  stop_server
+  open_loop "baseline ingestd durable" "$BASELINE_INGESTD"
+fi
 
 echo
 table_rc=0
@@ -251,6 +270,15 @@ for peer in peers:
         field = f"{side}_cpu_us_per_req"
         print(f"- {side} CPU per request, {peer['label']} / ingestd durable: "
               f"{ratio(peer.get(field), durable.get(field))}")
+
+# This build against the baseline build, run by run (closed loop, then each open-loop rate).
+for r in runs:
+    base = by_label.get("baseline " + r["label"])
+    if not base:
+        continue
+    print(f"- {r['label']}, this build / baseline: req/s {ratio(r.get('rps'), base.get('rps'))}, "
+          f"ingestd CPU per request {ratio(r.get('server_cpu_us_per_req'), base.get('server_cpu_us_per_req'))}, "
+          f"broker CPU per request {ratio(r.get('broker_cpu_us_per_req'), base.get('broker_cpu_us_per_req'))}")
 
 missing = [r["label"] for r in runs if r.get("missing")]
 if missing:
