@@ -1,6 +1,7 @@
 """Helpers shared by the Python benchmarks in tests/bench (ports, /metrics, waiting).
 Only the standard library."""
 import socket
+import threading
 import time
 import urllib.request
 
@@ -47,3 +48,26 @@ def metric_sum(ports, prefix):
             if line.startswith(prefix) and not line.startswith("#"):
                 total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def run_in_threads(jobs):
+    """Runs each callable in `jobs` on its own thread and waits for all. An exception raised in
+    a thread (SystemExit included) only ends that thread, so each is caught there and the
+    first one ends the bench here, with the number of threads that failed."""
+    failures = []
+    lock = threading.Lock()
+
+    def guarded(job):
+        try:
+            job()
+        except BaseException as e:  # SystemExit too: a failed request must fail the bench
+            with lock:
+                failures.append("%s: %s" % (type(e).__name__, e))
+
+    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit("%d of %d threads failed; first: %s" % (len(failures), len(jobs), failures[0]))

@@ -30,7 +30,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_support import free_port, http_up, metric_sum, wait_until  # noqa: E402
+from bench_support import (free_port, http_up, metric_sum, run_in_threads,  # noqa: E402
+                           wait_until)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET = "bench-chargify-key"
@@ -155,13 +156,9 @@ def main():
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", ingest_port, timeout=30)
 
-        threads = [threading.Thread(target=client, args=(range(i, args.signups, args.clients),))
-                   for i in range(args.clients)]
         started = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_in_threads([lambda i=i: client(range(i, args.signups, args.clients))
+                        for i in range(args.clients)])
         post_seconds = time.time() - started
         deadline = time.time() + 600
         messages = []

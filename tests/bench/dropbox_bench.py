@@ -25,12 +25,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_support import free_port, http_up, metric_sum, wait_until  # noqa: E402
+from bench_support import (free_port, http_up, metric_sum, run_in_threads,  # noqa: E402
+                           wait_until)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET = "bench-dropbox-secret"
@@ -170,12 +170,8 @@ def main():
                     {".tag": "file", "path_display": "/burst/%05d.txt" % i} for i in range(n)]})
         started = time.time()
         senders = [Signed(ingest_port) for _ in range(16)]
-        threads = [threading.Thread(target=lambda i=i: [senders[i].post([a]) for a in burst[i::16]])
-                   for i in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_in_threads([lambda i=i: [senders[i].post([a]) for a in burst[i::16]]
+                        for i in range(16)])
         sent = time.time() - started
         wait_until("burst changes", lambda: metric_sum(
             metrics_ports, "dropbox_changes_total") >= changes_before + args.burst, 300)
