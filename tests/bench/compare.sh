@@ -42,29 +42,29 @@ RESULTS=$WORK/results.jsonl
 die() { echo "compare: $*" >&2; exit 1; }
 [[ -x "$INGESTD" && -x "$INGESTCTL" ]] || die "build ingestd and ingestctl first (BUILD_DIR=$BUILD_DIR)"
 
+# shellcheck source=tests/bench/lib.sh
+source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, bench_cleanup
+# shellcheck source=deploy/owner_watchdog.sh
+source "$ROOT/deploy/owner_watchdog.sh"  # watch_owner, stop_watchdog
+
 SERVER_PID=
 BENCH_PID=
 WATCHERS=()
 cleanup() {
   [[ -n "$BENCH_PID" ]] && kill -TERM "$BENCH_PID" 2>/dev/null || true
   stop_server
-  "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null 2>&1 || true
-  for w in "${WATCHERS[@]}"; do kill "$w" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  for w in "${WATCHERS[@]}"; do stop_watchdog "$w"; done
+  bench_cleanup  # the broker, then $WORK
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Even when this script is killed outright (no trap runs), `pid` does not outlive it.
 tie_to_script() {
-  local pid=$1 script=$$
-  (
-    while kill -0 "$script" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-    if ! kill -0 "$script" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null && sleep 5 && kill -KILL "$pid" 2>/dev/null
-    fi
-  ) >/dev/null 2>&1 &
-  WATCHERS+=($!)
+  local pid=$1
+  watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" \
+    sh -c "kill -TERM $pid 2>/dev/null && sleep 5 && kill -KILL $pid 2>/dev/null"
+  WATCHERS+=("$WORK/watchdog-$pid.pid")
 }
 
 stop_server() {
@@ -75,8 +75,6 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
-
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Starts "$@" in the background as the server under test and waits for its /healthz on `port`.
 start_server() {
@@ -149,11 +147,8 @@ install_missing() {
 
 install_missing
 
-KAFKA_PORT=$(free_port)
-CONTROLLER_PORT=$(free_port)
-"$ROOT/deploy/kafka-local.sh" start --dir "$WORK/kafka" --port "$KAFKA_PORT" \
-  --controller-port "$CONTROLLER_PORT" --owner-pid $$ >/dev/null
-BROKER_PID=$(cat "$WORK/kafka/broker.pid")
+start_kafka  # on free ports, stopped by kafka-local.sh's --owner-pid if this script is killed
+BROKER_PID=$(kafka_pid)
 # Killed outright, this script leaves its temporary directory to a watcher, which removes it
 # once the broker (stopped by kafka-local.sh's --owner-pid) is gone.
 (
@@ -161,7 +156,6 @@ BROKER_PID=$(cat "$WORK/kafka/broker.pid")
   for _ in $(seq 120); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 1; done
   rm -rf "$WORK"
 ) >/dev/null 2>&1 &
-WATCHERS+=($!)
 
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export TOPIC_PREFIX=webhooks.
