@@ -64,6 +64,7 @@ tie_to_script() {
   local pid=$1
   watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" \
     sh -c "kill -TERM $pid 2>/dev/null && sleep 5 && kill -KILL $pid 2>/dev/null"
+  disown "$!"  # stop_watchdog kills it: no "Killed" job report from this shell
   WATCHERS+=("$WORK/watchdog-$pid.pid")
 }
 
