@@ -105,10 +105,7 @@ TailedRecord parse_line(const std::string& line) {
 
 TEST(Ingestctl, TailPrintsExactlyWhatWasPublished) {
   auto topic = testing::create_test_topic("tail", 1);
-  kafka::PublisherOptions options;
-  options.client = testing::test_client();
-  auto publisher = kafka::RdKafkaPublisher::create(options);
-  ASSERT_TRUE(publisher.ok());
+  auto publisher = testing::test_publisher();
   std::vector<kafka::OutgoingRecord> sent = {
       {topic, "repo/one", {{"event-id", "e1"}, {"source", "github"}}, "{\"a\":\"caf\xc3\xa9\"}"},
       {topic, std::nullopt, {{"event-id", "e2"}}, "line1\nline2\t\"quoted\""},
@@ -116,7 +113,7 @@ TEST(Ingestctl, TailPrintsExactlyWhatWasPublished) {
       {topic, "empty", {}, ""},
   };
   for (const auto& rec : sent) {
-    auto d = kafka::publish_and_wait(**publisher, rec, 30s);
+    auto d = kafka::publish_and_wait(*publisher, rec, 30s);
     ASSERT_TRUE(d.ok()) << d.error().message;
   }
   auto res = run_process({kIngestctl, "tail", topic, "--from-beginning", "--count", "4",
@@ -141,11 +138,8 @@ TEST(Ingestctl, CtrlCEndsAFollowingTailWithExit0) {
   // Ctrl-C (or SIGTERM) ends a tail between records, with exit 0 (ctl/interrupt.h); without the
   // handler the signal would kill it (exit 130).
   auto topic = testing::create_test_topic("tailint", 1);
-  kafka::PublisherOptions options;
-  options.client = testing::test_client();
-  auto publisher = kafka::RdKafkaPublisher::create(options);
-  ASSERT_TRUE(publisher.ok());
-  ASSERT_TRUE(kafka::publish_and_wait(**publisher, {topic, std::nullopt, {}, "first"}, 30s).ok());
+  auto publisher = testing::test_publisher();
+  ASSERT_TRUE(kafka::publish_and_wait(*publisher, {topic, std::nullopt, {}, "first"}, 30s).ok());
   testing::TempDir dir;
   testing::BackgroundProcess tail({kIngestctl, "tail", topic, "--from-beginning"},
                                   {{"KAFKA_BROKERS", test_brokers()}}, dir.path() + "/tail.log");
@@ -161,18 +155,15 @@ TEST(Ingestctl, CtrlCEndsAFollowingTailWithExit0) {
 
 TEST(Ingestctl, TailFromTimeSkipsOlderRecords) {
   auto topic = testing::create_test_topic("tailtime", 2);
-  kafka::PublisherOptions options;
-  options.client = testing::test_client();
-  auto publisher = kafka::RdKafkaPublisher::create(options);
-  ASSERT_TRUE(publisher.ok());
+  auto publisher = testing::test_publisher();
   // An older record, a deliberate gap with the cut-off time in its middle, a newer record:
   // --from-time shows the newer one and skips the older one, which is really there.
-  auto old = kafka::publish_and_wait(**publisher, {topic, "a", {}, "old"}, 30s);
+  auto old = kafka::publish_and_wait(*publisher, {topic, "a", {}, "old"}, 30s);
   ASSERT_TRUE(old.ok());
   std::this_thread::sleep_for(750ms);
   const std::string cut = format_rfc3339_ms(std::chrono::system_clock::now());
   std::this_thread::sleep_for(750ms);
-  auto fresh = kafka::publish_and_wait(**publisher, {topic, "a", {}, "new"}, 30s);
+  auto fresh = kafka::publish_and_wait(*publisher, {topic, "a", {}, "new"}, 30s);
   ASSERT_TRUE(fresh.ok());
   auto res_none = run_process({kIngestctl, "tail", topic, "--from-time", "+bad", "--count", "1"},
                               {{"KAFKA_BROKERS", test_brokers()}});

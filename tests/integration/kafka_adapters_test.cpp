@@ -22,14 +22,6 @@ using wi::testing::create_test_topic;
 using wi::testing::test_client;
 using wi::testing::unique_name;
 
-std::unique_ptr<RdKafkaPublisher> make_publisher() {
-  PublisherOptions options;
-  options.client = test_client("wi-test-publisher");
-  auto p = RdKafkaPublisher::create(options);
-  EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
-  return std::move(p).value();
-}
-
 std::unique_ptr<RdKafkaConsumer> make_consumer(const std::string& group,
                                                RebalanceListener* listener = nullptr) {
   ConsumerOptions options;
@@ -66,7 +58,7 @@ void publish_all(Publisher& publisher, std::vector<OutgoingRecord> records) {
 
 TEST(KafkaAdapters, PublishesKeysHeadersAndExactBytesThenConsumesInAGroup) {
   auto topic = create_test_topic("adapters", 3);
-  auto publisher = make_publisher();
+  auto publisher = wi::testing::test_publisher();
   std::vector<OutgoingRecord> sent;
   for (int i = 0; i < 12; ++i) {
     OutgoingRecord rec;
@@ -121,7 +113,7 @@ TEST(KafkaAdapters, PublishesKeysHeadersAndExactBytesThenConsumesInAGroup) {
 
 TEST(KafkaAdapters, ConsumerResumesAtTheCommittedOffset) {
   auto topic = create_test_topic("resume", 1);
-  auto publisher = make_publisher();
+  auto publisher = wi::testing::test_publisher();
   std::vector<OutgoingRecord> sent;
   for (int i = 0; i < 10; ++i) sent.push_back({topic, "k", {}, "v" + std::to_string(i)});
   publish_all(*publisher, sent);
@@ -197,7 +189,7 @@ TEST(KafkaAdapters, TwoGroupMembersSplitPartitionsAndRevokeOnLeave) {
 TEST(KafkaAdapters, CarriesA25MiBRecord) {
   const std::size_t size = 25 * 1024 * 1024;
   auto topic = create_test_topic("large", 1, {{"max.message.bytes", std::to_string(size + 1048576)}});
-  auto publisher = make_publisher();
+  auto publisher = wi::testing::test_publisher();
   std::string big(size, '\0');
   for (std::size_t i = 0; i < size; ++i) big[i] = static_cast<char>((i * 131) % 251);
   auto d = publish_and_wait(*publisher, {topic, "big", {}, big}, 60s);
@@ -234,7 +226,7 @@ TEST(KafkaAdapters, DeliveryFailureIsReportedWithItsFinalError) {
 
 TEST(KafkaAdapters, OffsetsForTimeFindsTheFirstRecordAtOrAfterATimestamp) {
   auto topic = create_test_topic("times", 1);
-  auto publisher = make_publisher();
+  auto publisher = wi::testing::test_publisher();
   publish_all(*publisher, {{topic, "k", {}, "early"}});
   auto consumer = make_consumer(unique_name("group"));
   // Read back the broker's timestamp of the first record, then publish a later one.

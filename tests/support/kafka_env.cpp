@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "common/codec.h"
@@ -32,6 +33,14 @@ kafka::ClientOptions test_client(const std::string& client_id) {
   client.brokers = test_brokers();
   client.client_id = client_id;
   return client;
+}
+
+std::unique_ptr<kafka::RdKafkaPublisher> test_publisher(const std::string& client_id) {
+  kafka::PublisherOptions options;
+  options.client = test_client(client_id);
+  auto p = kafka::RdKafkaPublisher::create(options);
+  if (!p) throw std::runtime_error(p.error().message);
+  return std::move(p).value();
 }
 
 std::string unique_name(const std::string& prefix) {

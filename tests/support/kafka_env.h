@@ -5,7 +5,10 @@
 #include <chrono>
 #include <string>
 
+#include <memory>
+
 #include "common/kafka/admin.h"
+#include "common/kafka/rdkafka_publisher.h"
 #include "common/kafka/record.h"
 #include <map>
 #include <vector>
@@ -16,6 +19,11 @@ namespace wi::testing {
 const std::string& test_brokers();
 
 kafka::ClientOptions test_client(const std::string& client_id = "wi-test");
+
+// An idempotent producer on the test broker (librdkafka defaults otherwise); throws when it
+// cannot be created.
+std::unique_ptr<kafka::RdKafkaPublisher> test_publisher(
+    const std::string& client_id = "wi-test-publisher");
 
 // "<prefix>-<test name>-<random>": unique per test and per run, valid as a topic name.
 std::string unique_name(const std::string& prefix);

@@ -208,14 +208,6 @@ inline void publish_push(kafka::Publisher& publisher, const std::string& topic, 
   publish_event(publisher, topic, p.repo, event_id, "push", push_payload(p));
 }
 
-inline std::unique_ptr<kafka::RdKafkaPublisher> deploy_test_publisher() {
-  kafka::PublisherOptions options;
-  options.client = test_client("wi-deploy-test");
-  auto p = kafka::RdKafkaPublisher::create(options);
-  if (!p) throw std::runtime_error(p.error().message);
-  return std::move(p).value();
-}
-
 // ---- results on github.deploys ----------------------------------------------------------
 
 struct Step {

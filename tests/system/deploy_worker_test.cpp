@@ -41,7 +41,7 @@ class DeployWorkerTest : public ::testing::Test {
     repos_ = std::make_unique<GitRepos>(dir_.path());
     recorder_ = write_recorder(dir_.path());
     recorded_ = dir_.path() + "/recorded";
-    publisher_ = deploy_test_publisher();
+    publisher_ = test_publisher("wi-deploy-test");
   }
 
   // A target for repo_@main in `dir` running `commands` (default: the recorder twice).

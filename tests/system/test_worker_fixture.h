@@ -71,14 +71,6 @@ class TestWorker {
   std::unique_ptr<BackgroundProcess> process_;
 };
 
-inline std::unique_ptr<kafka::RdKafkaPublisher> test_publisher() {
-  kafka::PublisherOptions options;
-  options.client = test_client("wi-test-publisher");
-  auto p = kafka::RdKafkaPublisher::create(options);
-  if (!p) throw std::runtime_error(p.error().message);
-  return std::move(p).value();
-}
-
 // Publishes one record per key (value "v-<key>") and returns their positions by key.
 inline void publish_keys(kafka::Publisher& publisher, const std::string& topic,
                          const std::vector<std::string>& keys) {
