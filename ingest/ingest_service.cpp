@@ -340,7 +340,9 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
     finish(p.routed->config.settings.name, p.respond, std::move(response), reason, counted);
     return true;
   };
-  auto ok = [](const Pending& p) { return json_ok("{\"event_id\":" + json::quote(p.event_id) + "}"); };
+  auto ok = [](const Pending& p) {
+    return json_ok("{\"event_id\":" + json::quote(p.event_id) + "}");
+  };
   const bool durable = config_.ack == AckMode::kDurable;
   sink_.accept(std::move(record), [this, pending, answer, ok, durable](Status s) {
     metrics_.publish_seconds.observe(

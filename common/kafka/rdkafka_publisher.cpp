@@ -36,22 +36,6 @@ struct RdKafkaPublisher::Impl {
   std::atomic<bool> stop{false};
 };
 
-namespace {
-
-void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
-  std::unique_ptr<Pending> pending(static_cast<Pending*>(msg->_private));
-  auto* publisher = static_cast<RdKafkaPublisher*>(opaque);
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    publisher->delivered(true);
-    pending->report(Delivery{msg->partition, msg->offset});
-  } else {
-    publisher->delivered(false);
-    pending->report(detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic)));
-  }
-}
-
-}  // namespace
-
 Result<std::unique_ptr<RdKafkaPublisher>> RdKafkaPublisher::create(
     const PublisherOptions& options) {
   auto conf = detail::make_conf(
@@ -71,7 +55,21 @@ Result<std::unique_ptr<RdKafkaPublisher>> RdKafkaPublisher::create(
   auto impl = std::make_unique<Impl>();
   std::unique_ptr<RdKafkaPublisher> self(new RdKafkaPublisher(std::move(impl)));
   rd_kafka_conf_set_opaque(conf->get(), self.get());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), delivery_report);
+  // Delivery reports: the publisher's bookkeeping first, then the record's own callback.
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), [](rd_kafka_t*, const rd_kafka_message_t* msg,
+                                              void* opaque) {
+    std::unique_ptr<Pending> pending(static_cast<Pending*>(msg->_private));
+    auto* me = static_cast<RdKafkaPublisher*>(opaque);
+    const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (ok) me->brokers_down_ = false;
+    --me->in_flight_;
+    if (ok) {
+      pending->report(Delivery{msg->partition, msg->offset});
+    } else {
+      pending->report(
+          detail::map_error(msg->err, fmt::format("publish to {}", pending->record.topic)));
+    }
+  });
   rd_kafka_conf_set_error_cb(conf->get(), [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     auto* me = static_cast<RdKafkaPublisher*>(opaque);
     static auto logger = wi::log::get("kafka");
@@ -106,11 +104,6 @@ RdKafkaPublisher::~RdKafkaPublisher() {
   rd_kafka_poll(impl_->rk.get(), 0);
   rd_kafka_flush(impl_->rk.get(), 1000);
   impl_->rk.reset();
-}
-
-void RdKafkaPublisher::delivered(bool ok) {
-  if (ok) brokers_down_ = false;
-  --in_flight_;
 }
 
 void RdKafkaPublisher::publish(OutgoingRecord record, DeliveryCallback on_delivery) {

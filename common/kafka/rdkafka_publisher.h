@@ -36,9 +36,6 @@ class RdKafkaPublisher final : public Publisher {
   // True after librdkafka reported that every broker is down, until a delivery succeeds.
   bool brokers_down() const { return brokers_down_.load(); }
 
-  // The delivery report's bookkeeping, before the record's callback runs (internal).
-  void delivered(bool ok);
-
  private:
   struct Impl;
   explicit RdKafkaPublisher(std::unique_ptr<Impl> impl);

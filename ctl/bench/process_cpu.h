@@ -42,7 +42,6 @@ class ProcessCpuWindow {
   static Result<ProcessCpuWindow> begin(int pid);
   // CPU seconds used since begin(); errors as process_tree_cpu_seconds (the process is gone).
   Result<double> end() const;
-  int pid() const { return pid_; }
 
  private:
   ProcessCpuWindow(int pid, double at_begin) : pid_(pid), at_begin_(at_begin) {}

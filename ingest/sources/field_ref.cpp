@@ -57,7 +57,9 @@ Result<std::string> resolve_event_id(const FieldRef& ref, const http::Headers& h
 
 Result<std::string> required_header(const http::Headers& headers, std::string_view name) {
   const std::string* value = headers.find(name);
-  if (value == nullptr || value->empty()) return Error::invalid("missing header " + std::string(name));
+  if (value == nullptr || value->empty()) {
+    return Error::invalid("missing header " + std::string(name));
+  }
   return *value;
 }
 

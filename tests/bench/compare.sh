@@ -112,7 +112,8 @@ bench() {
   local json
   json=$(grep '^{"url"' "$log" | tail -1 || true)
   ((rc == 0)) || FAILED_RUNS+=("$label (exit $rc)")
-  [[ -n "$json" ]] || json='{}'
+  # A run that printed no result line failed, whatever its exit code.
+  [[ -n "$json" ]] || { json='{}'; ((rc != 0)) || FAILED_RUNS+=("$label (no result line)"); }
   LABEL=$label JSON=$json "$PYTHON" -c \
     'import json, os; r = json.loads(os.environ["JSON"]); r["label"] = os.environ["LABEL"]; print(json.dumps(r))' \
     >>"$RESULTS"

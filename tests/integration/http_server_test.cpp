@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/http/server.h"
+#include "tests/support/eventually.h"
 #include "tests/support/raw_http.h"
 
 namespace wi::testing {
@@ -86,15 +87,7 @@ class ThreadedEchoHandler final : public http::RequestHandler {
   std::thread worker_;
 };
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using wi::testing::eventually;
 
 http::ServerOptions loopback_options() {
   http::ServerOptions options;

@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/kafka/rdkafka_admin.h"
 #include "common/kafka/rdkafka_publisher.h"
+#include "tests/support/eventually.h"
 #include "tests/support/kafka_env.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -143,12 +144,8 @@ TEST(Ingestctl, CtrlCEndsAFollowingTailWithExit0) {
   testing::TempDir dir;
   testing::BackgroundProcess tail({kIngestctl, "tail", topic, "--from-beginning"},
                                   {{"KAFKA_BROKERS", test_brokers()}}, dir.path() + "/tail.log");
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (tail.log().find("first") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-  }
-  ASSERT_NE(tail.log().find("first"), std::string::npos) << "tail never printed the record";
+  ASSERT_TRUE(testing::eventually([&] { return tail.log().find("first") != std::string::npos; }, 30s))
+      << "tail never printed the record";
   tail.signal(SIGINT);
   EXPECT_EQ(tail.wait(10s), 0) << tail.log();
 }

@@ -23,6 +23,7 @@
 #include "common/kafka/rdkafka_consumer.h"
 #include "common/kafka/rdkafka_publisher.h"
 #include "common/topics.h"
+#include "tests/support/eventually.h"
 #include "tests/support/kafka_env.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_http.h"
@@ -68,15 +69,10 @@ inline void write_text(const std::string& path, const std::string& text, int mod
   ::chmod(path.c_str(), mode);
 }
 
-// Polls `done` until it holds or the deadline passes.
+// eventually() with the limit first, which reads better around the long lambdas here.
 template <typename F>
 bool eventually_for(std::chrono::milliseconds limit, F done) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
+  return eventually(std::move(done), limit, std::chrono::milliseconds(100));
 }
 
 // A live process (not a zombie).

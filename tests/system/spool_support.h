@@ -25,6 +25,7 @@
 #include "common/kafka/rdkafka_admin.h"
 #include "common/kafka/rdkafka_consumer.h"
 #include "common/kafka/record.h"
+#include "tests/support/eventually.h"
 #include "tests/support/local_broker.h"
 #include "tests/support/spool_files.h"
 #include "tests/system/ingestd_fixture.h"
@@ -33,17 +34,7 @@ namespace wi::testing::spool_support {
 
 using namespace std::chrono_literals;
 
-// Polls `pred` until it holds or `timeout` passes.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds every = 50ms) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(every);
-  }
-  return true;
-}
+using wi::testing::eventually;
 
 // A private broker (stoppable without disturbing other tests) with webhooks.<prefix>github.
 class PrivateKafka {

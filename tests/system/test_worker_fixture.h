@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "common/kafka/rdkafka_publisher.h"
+#include "tests/support/eventually.h"
 #include "tests/support/kafka_env.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_http.h"
@@ -79,17 +80,6 @@ inline void publish_keys(kafka::Publisher& publisher, const std::string& topic,
                                      std::chrono::seconds(30));
     ASSERT_TRUE(d.ok()) << d.error().message;
   }
-}
-
-// Polls `done` until it holds or the deadline passes.
-template <typename F>
-bool eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 }  // namespace wi::testing

@@ -115,8 +115,12 @@ TEST(PublishAllAndWaitTest, UnconfirmedRecordsTimeOutRetryablyNamingHowMany) {
 TEST(PublishAllAndWaitTest, ReportsFromTheDeliveryThreadEndTheWait) {
   HoldingPublisher publisher;
   std::thread delivery([&] {
-    while (publisher.held() < 4) std::this_thread::yield();
-    publisher.deliver(4);
+    // Bounded: a publish_all_and_wait that published fewer than 4 fails the test, not hangs it.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (publisher.held() < 4 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    publisher.deliver(publisher.held());
   });
   auto s = publish_all_and_wait(publisher, records(4), 30s);
   delivery.join();

@@ -84,7 +84,6 @@ TEST(ProcessCpu, AProcessThatDoesNotExistIsNotFound) {
 TEST(ProcessCpu, AWindowOverOwnPidSeesTheCpuBurnedInIt) {
   auto window = ProcessCpuWindow::begin(static_cast<int>(::getpid()));
   ASSERT_TRUE(window) << window.error().message;
-  EXPECT_EQ(window->pid(), static_cast<int>(::getpid()));
   const double burned = burn_cpu(0.2);
   auto used = window->end();
   ASSERT_TRUE(used) << used.error().message;

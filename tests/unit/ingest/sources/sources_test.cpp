@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -839,18 +838,7 @@ TEST(GithubDescribe, WithoutRepositoryKeyIsEventId) {
 
 TEST(GithubDescribe, FormEncodedPayload) {
   const std::string json = R"({"ref":"refs/tags/v1","repository":{"full_name":"octo/a b+c"}})";
-  const std::string body = "payload=" + [&] {
-    std::string out;
-    for (const unsigned char c : json) {
-      if (std::isalnum(c)) {
-        out.push_back(static_cast<char>(c));
-      } else {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        out += {'%', kHex[c >> 4], kHex[c & 15]};
-      }
-    }
-    return out;
-  }();
+  const std::string body = "payload=" + codec::percent_encode(json, false);
   auto info = describe(kind(SourceKind::kGithub),
                        github_headers("application/x-www-form-urlencoded"), body);
   ASSERT_TRUE(info.ok()) << info.error().message;

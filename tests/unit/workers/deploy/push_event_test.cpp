@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include <cctype>
 
+#include "common/codec.h"
 #include "workers/deploy/push_event.h"
 
 namespace wi::deploy {
@@ -59,18 +59,7 @@ TEST(DeployPushEvent, DeletionAndHeadCommit) {
 }
 
 TEST(DeployPushEvent, FormEncodedDeliveriesCarryTheJsonInPayload) {
-  std::string encoded;
-  for (unsigned char c : push_json()) {
-    if (std::isalnum(c)) {
-      encoded += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789ABCDEF";
-      encoded += '%';
-      encoded += hex[c >> 4];
-      encoded += hex[c & 15];
-    }
-  }
-  std::string body = "payload=" + encoded;
+  std::string body = "payload=" + codec::percent_encode(push_json(), false);
   for (const char* type :
        {"application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded; charset=utf-8"}) {
     auto push = parse_push_event(body, type);
