@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs exactly the Debian 12 packages that building, testing and running webhook-ingest
-# need. Idempotent: when everything is present it only checks and exits.
+# need, plus any packages named as arguments (what a benchmark script needs besides, e.g.
+# linux-perf). Idempotent: when everything is present it only checks and exits.
 set -euo pipefail
 
 PACKAGES=(
@@ -16,11 +17,12 @@ PACKAGES=(
   # reports (the unversioned name comes from `llvm`)
   clang-14 libclang-rt-14-dev llvm-14 llvm
   # the compose tier: a private Docker engine, the debian:12 base made with debootstrap, and
-  # reading its Kafka from the host (python3-docker comes with docker-compose)
+  # reading its Kafka from the host
   docker.io debootstrap python3-confluent-kafka python3-docker
   # the compose tier's before/after check of the host's firewall rules, and HTTPS everywhere
   nftables ca-certificates
 )
+PACKAGES+=("$@")
 # Java and Maven run the local Kafka broker; a machine may already have them outside apt.
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)

@@ -130,14 +130,10 @@ warm_up() {
 }
 
 install_missing() {
-  if ! "$PYTHON" -c 'import flask, confluent_kafka' 2>/dev/null || [[ ! -x /usr/bin/gunicorn ]]; then
-    echo "compare: installing python3-flask gunicorn python3-confluent-kafka" >&2
-    local packages=(python3-flask gunicorn python3-confluent-kafka)
-    apt-get install -y --no-install-recommends "${packages[@]}" >"$WORK/apt.log" 2>&1 ||
-      { apt-get update >>"$WORK/apt.log" 2>&1 &&
-        apt-get install -y --no-install-recommends "${packages[@]}" >>"$WORK/apt.log" 2>&1; } ||
-      { tail -20 "$WORK/apt.log"; die "could not install the Flask peer's packages"; }
-  fi
+  # The Flask peer's packages (python3-confluent-kafka is in the standard list), with sudo when
+  # not root, through the project's one installer.
+  "$ROOT/deploy/install-deps.sh" python3-flask gunicorn ||
+    die "could not install the Flask peer's packages"
   local go
   go=$(command -v go || echo /usr/local/go/bin/go)
   [[ -x "$go" ]] || die "Go is not installed (the go-franz peer needs Go 1.26)"
@@ -171,8 +167,9 @@ BASELINE_INGESTD=${BASELINE_INGESTD:-}
 [[ -z "$BASELINE_INGESTD" || -x "$BASELINE_INGESTD" ]] ||
   die "BASELINE_INGESTD=$BASELINE_INGESTD is not an executable"
 
-# start_ingestd ACK [BINARY]
-start_ingestd() {
+# start_ingestd_as ACK [BINARY]: ingestd as the server under test (lib.sh's start_ingestd runs the
+# one ingestd of a single-server bench; this one goes through start_server, like the peers).
+start_ingestd_as() {
   local ack=$1 binary=${2:-$INGESTD}
   INGEST_PORT=$(free_port)
   start_server "ingestd-$ack" "$INGEST_PORT" \
@@ -180,14 +177,14 @@ start_ingestd() {
 }
 webhook_url() { echo "http://127.0.0.1:$1/webhooks/github"; }
 
-start_ingestd durable
+start_ingestd_as durable
 warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
 bench "ingestd durable" --source github --url "$(webhook_url "$INGEST_PORT")"
 bench "GET /healthz on ingestd (the ceiling)" --target healthz \
   --url "http://127.0.0.1:$INGEST_PORT/healthz"
 stop_server
 
-start_ingestd enqueued
+start_ingestd_as enqueued
 warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
 bench "ingestd enqueued" --source github --url "$(webhook_url "$INGEST_PORT")"
 stop_server
@@ -211,7 +208,7 @@ stop_server
 
 # open_loop LABEL [BINARY]: ingestd durable at each of RATES.
 open_loop() {
-  start_ingestd durable "${2:-$INGESTD}"
+  start_ingestd_as durable "${2:-$INGESTD}"
   warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
   for rate in $RATES; do
     bench "$1, open loop at $rate/s" --source github --rate "$rate" \
@@ -222,7 +219,7 @@ open_loop() {
 open_loop "ingestd durable"
 
 if [[ -n "$BASELINE_INGESTD" ]]; then
-  start_ingestd durable "$BASELINE_INGESTD"
+  start_ingestd_as durable "$BASELINE_INGESTD"
   warm_up --source github --url "$(webhook_url "$INGEST_PORT")"
   bench "baseline ingestd durable" --source github --url "$(webhook_url "$INGEST_PORT")"
   stop_server

@@ -19,7 +19,7 @@
 #   PROFILE_DIR=DIR                     keep the perf.data files there (for `perf report -g`)
 #   INGEST_CONFIG=FILE                  an ingestd config file, e.g. with kafka.properties to
 #                                       try producer settings (default: none)
-# Installs linux-perf with apt-get when perf is missing. Exit 1 when a bench run failed or
+# Installs linux-perf (deploy/install-deps.sh) when perf is missing. Exit 1 when a bench run failed or
 # reported missing > 0. Leaves nothing running.
 set -euo pipefail
 
@@ -57,9 +57,7 @@ die() { echo "cpu_breakdown: $*" >&2; exit 1; }
 
 ensure_perf() {
   perf version >/dev/null 2>&1 && return 0
-  echo "cpu_breakdown: perf is missing: installing linux-perf" >&2
-  apt-get install -y -q linux-perf >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get install -y -q linux-perf >/dev/null; }
+  "$ROOT/deploy/install-deps.sh" linux-perf || die "could not install linux-perf"
   perf version >/dev/null 2>&1 || die "perf does not run after installing linux-perf"
 }
 
