@@ -1084,6 +1084,27 @@ TEST(JsonBodies, LargeBodyUsesItsOwnParserAndStillValidates) {
       describe(kind(SourceKind::kDropbox), {{"Content-Type", "application/json"}}, "{}").ok());
 }
 
+// Validation decodes every string and number (On-Demand alone would skip what no pointer reads):
+// where the line between valid and refused lies, in objects and in arrays.
+TEST(JsonBodies, EveryStringAndNumberIsChecked) {
+  const HeaderList json = {{"Content-Type", "application/json"}};
+  for (const std::string value :
+       {R"("plain")", R"("")", R"("esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00")", "0", "-0",
+        "7", "123456789012345678", "-123456789012345678", "1234567890123456789012345", "0.5",
+        "-12.250", "1.123456789012345678901", "1e5", "1.5E-3", "-2e+2", "1e-400"}) {
+    for (const std::string& body : {R"({"a":)" + value + "}", "[" + value + " , 1 ]"}) {
+      EXPECT_TRUE(describe(kind(SourceKind::kDropbox), json, body).ok()) << body;
+    }
+  }
+  for (const std::string value :
+       {R"("\q")", R"("\u12")", R"("a\")", "01", "-01", "1.", "-", ".5", "+1", "1e", "1e400",
+        "-1e400", "1x", "0x10", "--1", "1.2.3", "1.5.", "1e5e5", "Infinity", "NaN"}) {
+    for (const std::string& body : {R"({"a":)" + value + "}", "[" + value + " , 1 ]"}) {
+      expect_error(describe(kind(SourceKind::kDropbox), json, body), ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
 TEST(JsonBodies, DeepNestingIsRefusedNotACrash) {
   const std::string shallow = std::string(100, '[') + std::string(100, ']');
   EXPECT_TRUE(
