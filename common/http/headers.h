@@ -21,6 +21,7 @@ class Headers {
   void add(std::string name, std::string value) {
     items_.push_back({std::move(name), std::move(value)});
   }
+  void reserve(std::size_t fields) { items_.reserve(fields); }
   // The first field called `name`, any case; nullptr when absent.
   const std::string* find(std::string_view name) const;
   std::size_t count(std::string_view name) const;
