@@ -1,24 +1,71 @@
 #include "common/clock.h"
 
 #include <charconv>
-#include <ctime>
 
 #include <fmt/format.h>
 
 namespace wi {
 
+namespace {
+
+// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+struct CivilDate {
+  std::int64_t year;
+  unsigned month;  // 1-12
+  unsigned day;    // 1-31
+};
+
+// The inverse of days_from_civil (same algorithm).
+CivilDate civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2), month, day};
+}
+
+// Writes `value` as exactly `width` decimal digits ending just before `end`.
+void put_digits(char* end, std::int64_t value, int width) {
+  for (int i = 0; i < width; ++i, value /= 10) *--end = static_cast<char>('0' + value % 10);
+}
+
+}  // namespace
+
+// Arithmetic only: this runs for every webhook (its received-at header), and gmtime_r takes
+// glibc's time zone lock even for UTC, which the reactor threads would contend for; fmt would
+// add a parse of the format string. system_clock spans 1677-2262: the year has four digits.
 std::string format_rfc3339_ms(SystemTime t) {
-  auto ms_total = to_unix_ms(t);
-  std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
-  int ms = static_cast<int>(ms_total % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
+  constexpr std::int64_t kMsPerDay = 86'400'000;
+  const std::int64_t ms_total = to_unix_ms(t);
+  std::int64_t days = ms_total / kMsPerDay;
+  std::int64_t ms_of_day = ms_total % kMsPerDay;
+  if (ms_of_day < 0) {  // before the epoch: round the day down, not toward zero
+    ms_of_day += kMsPerDay;
+    days -= 1;
   }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  const CivilDate date = civil_from_days(days);
+  char text[] = "YYYY-MM-DDThh:mm:ss.sssZ";
+  put_digits(text + 4, date.year, 4);
+  put_digits(text + 7, date.month, 2);
+  put_digits(text + 10, date.day, 2);
+  put_digits(text + 13, ms_of_day / 3'600'000, 2);
+  put_digits(text + 16, ms_of_day / 60'000 % 60, 2);
+  put_digits(text + 19, ms_of_day / 1000 % 60, 2);
+  put_digits(text + 23, ms_of_day % 1000, 3);
+  return std::string(text, sizeof text - 1);
 }
 
 std::int64_t to_unix_ms(SystemTime t) {
@@ -54,16 +101,6 @@ bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
   if (pos + len > s.size() || s[pos] < '0' || s[pos] > '9') return false;
   auto [end, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
   return ec == std::errc() && end == s.data() + pos + len;
-}
-
-// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <string>
 
 namespace wi {
@@ -51,6 +53,23 @@ TEST(FormatRfc3339Test, BeforeTheEpoch) {
   EXPECT_EQ(format_rfc3339_ms(at_ms(-1000)), "1969-12-31T23:59:59.000Z");
   EXPECT_EQ(format_rfc3339_ms(at_ms(-1500)), "1969-12-31T23:59:58.500Z");
   EXPECT_EQ(format_rfc3339_ms(at_ms(-86400000)), "1969-12-31T00:00:00.000Z");
+}
+
+// Against the C library's calendar, a day at a time from 1900 to 2200 (leap years and
+// centuries included), at a different time of day each day.
+TEST(FormatRfc3339Test, AgreesWithGmtimeAcrossThreeCenturies) {
+  constexpr std::int64_t kDayMs = 86'400'000;
+  for (std::int64_t day = -25567; day <= 84006; ++day) {  // 1900-01-01 .. 2200-01-01
+    const std::int64_t ms = day * kDayMs + (day * 7919'123) % kDayMs;
+    const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&secs, &tm), nullptr);
+    char expected[96];
+    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000));
+    ASSERT_EQ(format_rfc3339_ms(at_ms(ms)), expected) << "day " << day;
+  }
 }
 
 TEST(FormatRfc3339Test, ToUnixMs) {
