@@ -45,7 +45,7 @@ die() { echo "compare: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/lib.sh
 source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, bench_cleanup
 # shellcheck source=deploy/owner_watchdog.sh
-source "$ROOT/deploy/owner_watchdog.sh"  # watch_owner, stop_watchdog
+source "$ROOT/deploy/owner_watchdog.sh"  # terminate, watch_owner, stop_watchdog
 
 SERVER_PID=
 BENCH_PID=
@@ -59,20 +59,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Even when this script is killed outright (no trap runs), `pid` does not outlive it.
+# Even when this script is killed outright (no trap runs), `pid` does not outlive it: the
+# watchdog, a subshell that outlives this script, runs terminate with a 5 s grace.
 tie_to_script() {
   local pid=$1
-  watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" \
-    sh -c "kill -TERM $pid 2>/dev/null && sleep 5 && kill -KILL $pid 2>/dev/null"
+  watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" terminate "$pid" 5
   disown "$!"  # stop_watchdog kills it: no "Killed" job report from this shell
   WATCHERS+=("$WORK/watchdog-$pid.pid")
 }
 
+# 10 s for the server's own shutdown; then `wait` reaps it (it is this shell's job).
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  terminate "$SERVER_PID" 10 || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
