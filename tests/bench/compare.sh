@@ -43,7 +43,7 @@ die() { echo "compare: $*" >&2; exit 1; }
 [[ -x "$INGESTD" && -x "$INGESTCTL" ]] || die "build ingestd and ingestctl first (BUILD_DIR=$BUILD_DIR)"
 
 # shellcheck source=tests/bench/lib.sh
-source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, bench_cleanup
+source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, wait_healthy, bench_cleanup
 # shellcheck source=deploy/owner_watchdog.sh
 source "$ROOT/deploy/owner_watchdog.sh"  # terminate, watch_owner, stop_watchdog
 
@@ -76,19 +76,15 @@ stop_server() {
   SERVER_PID=
 }
 
-# Starts "$@" in the background as the server under test and waits for its /healthz on `port`.
+# Starts "$@" in the background as the server under test and waits for its /healthz on `port`
+# (60 s; the clean-up stops a server that is running but never got ready).
 start_server() {
   local name=$1 port=$2
   shift 2
   "$@" >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!
   tie_to_script "$SERVER_PID"
-  local deadline=$((SECONDS + 60))
-  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/$name.log"; die "$name exited at start"; }
-    ((SECONDS < deadline)) || { tail -20 "$WORK/$name.log"; die "$name not ready after 60 s"; }
-    sleep 0.1
-  done
+  wait_healthy "$name" "$SERVER_PID" "$port" "$WORK/$name.log" 60 || exit 1
 }
 
 FAILED_RUNS=()
