@@ -27,14 +27,6 @@ HEAP=${KAFKA_HEAP:-512m}
 
 die() { echo "kafka-local: $*" >&2; exit 1; }
 
-# terminate PID: SIGTERM, then SIGKILL if it is still there after 10 s.
-terminate() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 fetch() {
   [[ -f "$LIBS/.complete" ]] && return 0
   command -v mvn >/dev/null || die "maven is not installed (run deploy/install-deps.sh)"
@@ -160,7 +152,8 @@ start() {
   local pid=$!
   echo "$pid" >"$dir/broker.pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
-  [[ -n "$owner" ]] && watch_owner "$owner" "$pid" "$dir/watchdog.pid" terminate "$pid"
+  # The same stop as `stop` (terminate, owner_watchdog.sh), run by the watchdog.
+  [[ -n "$owner" ]] && watch_owner "$owner" "$pid" "$dir/watchdog.pid" terminate "$pid" 10
   while true; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "kafka-local: the broker exited during startup; last lines of $dir/broker.log:" >&2
@@ -193,7 +186,9 @@ stop() {
   dir=$(cd "$dir" && pwd)
   stop_watchdog "$dir/watchdog.pid"
   local pid
-  if pid=$(broker_pid "$dir"); then terminate "$pid"; fi
+  # 10 s for a clean broker shutdown. `|| true`: the pid file goes even if the broker outlived
+  # SIGKILL (terminate has said so on stderr).
+  if pid=$(broker_pid "$dir"); then terminate "$pid" 10 || true; fi
   rm -f "$dir/broker.pid"
 }
 

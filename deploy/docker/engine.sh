@@ -176,12 +176,9 @@ stop() {
   dir=$(cd "$dir" && pwd)
   stop_watchdog "$dir/watchdog.pid"
   local pid
-  if pid=$(daemon_pid "$dir"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  fi
+  # 15 s for dockerd's own shutdown (it stops its containers first). `|| true`: the unmounts
+  # and the removal of DIR below run even if it outlived SIGKILL (terminate has said so).
+  if pid=$(daemon_pid "$dir"); then terminate "$pid" 15 || true; fi
   local data_root
   data_root=$(cat "$dir/data-root" 2>/dev/null || echo "$dir/data")
   unmount_under "$dir/"

@@ -43,9 +43,9 @@ die() { echo "compare: $*" >&2; exit 1; }
 [[ -x "$INGESTD" && -x "$INGESTCTL" ]] || die "build ingestd and ingestctl first (BUILD_DIR=$BUILD_DIR)"
 
 # shellcheck source=tests/bench/lib.sh
-source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, bench_cleanup
+source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, wait_healthy, bench_cleanup
 # shellcheck source=deploy/owner_watchdog.sh
-source "$ROOT/deploy/owner_watchdog.sh"  # watch_owner, stop_watchdog
+source "$ROOT/deploy/owner_watchdog.sh"  # terminate, watch_owner, stop_watchdog
 
 SERVER_PID=
 BENCH_PID=
@@ -59,37 +59,32 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Even when this script is killed outright (no trap runs), `pid` does not outlive it.
+# Even when this script is killed outright (no trap runs), `pid` does not outlive it: the
+# watchdog, a subshell that outlives this script, runs terminate with a 5 s grace.
 tie_to_script() {
   local pid=$1
-  watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" \
-    sh -c "kill -TERM $pid 2>/dev/null && sleep 5 && kill -KILL $pid 2>/dev/null"
+  watch_owner $$ "$pid" "$WORK/watchdog-$pid.pid" terminate "$pid" 5
   disown "$!"  # stop_watchdog kills it: no "Killed" job report from this shell
   WATCHERS+=("$WORK/watchdog-$pid.pid")
 }
 
+# 10 s for the server's own shutdown; then `wait` reaps it (it is this shell's job).
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  terminate "$SERVER_PID" 10 || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
 
-# Starts "$@" in the background as the server under test and waits for its /healthz on `port`.
+# Starts "$@" in the background as the server under test and waits for its /healthz on `port`
+# (60 s; the clean-up stops a server that is running but never got ready).
 start_server() {
   local name=$1 port=$2
   shift 2
   "$@" >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!
   tie_to_script "$SERVER_PID"
-  local deadline=$((SECONDS + 60))
-  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/$name.log"; die "$name exited at start"; }
-    ((SECONDS < deadline)) || { tail -20 "$WORK/$name.log"; die "$name not ready after 60 s"; }
-    sleep 0.1
-  done
+  wait_healthy "$name" "$SERVER_PID" "$port" "$WORK/$name.log" 60 || exit 1
 }
 
 FAILED_RUNS=()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the shell benchmarks in tests/bench (sourced, not run): a private Kafka broker on
 # free loopback ports, one ingestd, and the waits between them. The caller sets ROOT, WORK (a
 # scratch directory it owns), INGESTD and INGESTCTL, and calls bench_cleanup from its EXIT
@@ -23,20 +24,34 @@ start_kafka() {
 stop_kafka() { "$ROOT/deploy/kafka-local.sh" stop --dir "$WORK/kafka" >/dev/null; }
 kafka_pid() { cat "$WORK/kafka/broker.pid"; }
 
-# Starts ingestd with the environment as it is now (log in $WORK/ingestd.log) and waits until it
-# answers /healthz; fails with its log if it exits first.
-start_ingestd() {
-  "$INGESTD" >"$WORK/ingestd.log" 2>&1 &
-  INGESTD_PID=$!
-  until curl -fsS "http://127.0.0.1:$INGEST_PORT/healthz" >/dev/null 2>&1; do
-    if ! kill -0 "$INGESTD_PID" 2>/dev/null; then
-      INGESTD_PID=
-      cat "$WORK/ingestd.log" >&2
-      echo "ingestd exited before it was ready" >&2
+# wait_healthy NAME PID PORT LOG [SECONDS]: until the server NAME (pid PID, log LOG) answers
+# GET /healthz on 127.0.0.1:PORT. Fails, with the end of LOG, as soon as PID has exited, or
+# after SECONDS (60): a server that never gets ready must not hang a benchmark. A server still
+# running then is left to the caller's clean-up, which stops it.
+wait_healthy() {
+  local name=$1 pid=$2 port=$3 log=$4 limit=${5:-60}
+  local deadline=$((SECONDS + limit))
+  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$log" >&2
+      echo "bench: $name exited before it answered /healthz (the end of its log above)" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$log" >&2
+      echo "bench: $name did not answer /healthz on 127.0.0.1:$port within $limit s (the end of its log above)" >&2
       return 1
     fi
     sleep 0.1
   done
+}
+
+# Starts ingestd with the environment as it is now (log in $WORK/ingestd.log) and waits until it
+# answers /healthz (wait_healthy).
+start_ingestd() {
+  "$INGESTD" >"$WORK/ingestd.log" 2>&1 &
+  INGESTD_PID=$!
+  wait_healthy ingestd "$INGESTD_PID" "$INGEST_PORT" "$WORK/ingestd.log"
 }
 stop_ingestd() {
   [[ -n "$INGESTD_PID" ]] || return 0

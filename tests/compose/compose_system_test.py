@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compose_env import (ROOT, Engine, Ports, Project, WORKERS, deadline_loop)  # noqa: E402
-from host_state import HostNetworkState  # noqa: E402
+from host_state import HostNetworkState, HostStateUnavailable  # noqa: E402
 from kafka_view import group_lag, group_members, read_topic  # noqa: E402
 
 INGESTCTL = None
@@ -61,6 +61,8 @@ def timing(name, seconds):
 
 
 def setUpModule():
+    # First: when the host's state cannot be read (a tool missing), the run fails here, before
+    # an engine exists, rather than at the end with nothing proven.
     ENV["host_before"] = HostNetworkState.capture()
     ENV["tmp"] = tempfile.mkdtemp(prefix="wi-compose.")
     ENV["engine"] = engine = Engine(Path(ENV["tmp"]) / "engine")
@@ -95,9 +97,13 @@ def tearDownModule():
                     if line.split()[1].startswith(ENV["tmp"])]
         if leftover:
             problems.append(f"mounts left under {ENV['tmp']}: {leftover}")
-    changed = ENV["host_before"].differences(HostNetworkState.capture())
-    if changed:
-        problems.append(f"the host's network state changed: {changed}")
+    try:
+        changed = ENV["host_before"].differences(HostNetworkState.capture())
+    except HostStateUnavailable as e:  # reported with the other problems, the tmp dir kept
+        problems.append(str(e))
+    else:
+        if changed:
+            problems.append(f"the host's network state changed: {changed}")
     if not problems:
         shutil.rmtree(ENV["tmp"], ignore_errors=True)
     else:

@@ -6,15 +6,36 @@ import shutil
 import subprocess
 from pathlib import Path
 
+# What capture() runs; deploy/install-deps.sh installs them (iproute2, iptables with docker.io,
+# nftables).
+TOOLS = ("ip", "iptables-save", "nft")
+
+
+class HostStateUnavailable(RuntimeError):
+    """A fact could not be read, so a before/after comparison of it would prove nothing."""
+
+
+def _require_tools():
+    # A placeholder for a missing tool would equal itself before and after, and the check
+    # would pass without having looked: refuse instead.
+    missing = [tool for tool in TOOLS if not shutil.which(tool)]
+    if missing:
+        raise HostStateUnavailable(
+            f"cannot check the host's network state: {', '.join(missing)} not installed "
+            "(deploy/install-deps.sh installs them)")
+
 
 def _run(*cmd):
-    if not shutil.which(cmd[0]):
-        return f"({cmd[0]} not installed)"
     result = subprocess.run(list(cmd), capture_output=True, text=True)
+    # A failed listing (no permission, say) would compare equal to itself, as a missing tool.
+    if result.returncode != 0:
+        raise HostStateUnavailable(
+            f"cannot check the host's network state: `{' '.join(cmd)}` exited "
+            f"{result.returncode}: {result.stderr.strip()}")
     # Counters in iptables-save output change with traffic; only the rules matter.
     lines = [line for line in result.stdout.splitlines()
              if not line.startswith("#") and not line.startswith(":")]
-    return "\n".join(lines) if result.returncode == 0 else f"(exit {result.returncode})"
+    return "\n".join(lines)
 
 
 class HostNetworkState:
@@ -23,6 +44,8 @@ class HostNetworkState:
 
     @classmethod
     def capture(cls):
+        """Raises HostStateUnavailable when a fact cannot be read."""
+        _require_tools()
         return cls({
             "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text().strip(),
             "links": sorted(line.split(":")[1].strip().split("@")[0]
