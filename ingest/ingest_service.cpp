@@ -352,12 +352,16 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
       return;
     }
     std::string reason = fmt::format("not durable: {}", s.error().message);
-    // Whatever the sink's reason, the client's answer is the same: not stored, retry later.
-    if (!answer(*pending,
-                with_header(error_response(ErrorCode::kUnavailable,
-                                           "cannot store the event now, retry later"),
-                            "Retry-After", "5"),
-                reason) &&
+    // Not stored. A record larger than its topic takes will never be: say so (413), a retry
+    // would only fail again. Any other reason is worth a retry later.
+    http::Response refusal =
+        s.error().code == ErrorCode::kTooLarge
+            ? error_response(ErrorCode::kTooLarge,
+                             "event larger than its Kafka topic accepts (max.message.bytes)")
+            : with_header(error_response(ErrorCode::kUnavailable,
+                                         "cannot store the event now, retry later"),
+                          "Retry-After", "5");
+    if (!answer(*pending, std::move(refusal), reason) &&
         !durable) {
       // Enqueued mode answered 200 already: this is the documented loss window.
       log_->error("lost after 200 (INGEST_ACK=enqueued) source={} event_id={} reason={}",

@@ -99,6 +99,13 @@ void SpoolingSink::accept(kafka::OutgoingRecord record, Callback on_durable) {
           cb({});
           return;
         }
+        // Kafka will never take this record (too large for its topic, not authorised): the
+        // drain could not deliver it either, so the client hears why instead of a 200 for a
+        // record that would only ever reach the rejected/ directory. Kafka itself is fine.
+        if (refused_for_good(outcome.error())) {
+          cb(Status(outcome.error()));
+          return;
+        }
         std::lock_guard lock(mu_);
         enter_spooling(fmt::format("kafka did not confirm in time ({})", outcome.error().message));
         to_spool(std::move(back), std::move(cb));

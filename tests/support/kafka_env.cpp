@@ -186,12 +186,13 @@ std::map<int, std::int64_t> committed_offsets(const std::string& group, const st
   return out;
 }
 
-void create_topics(const std::vector<std::string>& names, int partitions) {
+void create_topics(const std::vector<std::string>& names, int partitions,
+                   std::int64_t max_message_bytes) {
   auto admin = kafka::RdKafkaAdmin::create(test_client("wi-test-admin"));
   ASSERT_TRUE(admin.ok()) << admin.error().message;
   std::vector<kafka::TopicSpec> specs;
   for (const auto& n : names) {
-    specs.push_back({n, partitions, 1, {{"max.message.bytes", std::to_string(27 * 1024 * 1024)}}});
+    specs.push_back({n, partitions, 1, {{"max.message.bytes", std::to_string(max_message_bytes)}}});
   }
   auto outcome = (*admin)->create_topics(specs, std::chrono::seconds(30));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;

@@ -47,7 +47,9 @@ std::int64_t record_count(const std::string& topic);
 std::map<int, std::int64_t> committed_offsets(const std::string& group, const std::string& topic,
                                               int partitions);
 
-// Creates exactly these topics (fails the test on error).
-void create_topics(const std::vector<std::string>& names, int partitions = 3);
+// Creates exactly these topics (fails the test on error), each taking records up to
+// `max_message_bytes` (by default enough for ingestd's 25 MiB body limit).
+void create_topics(const std::vector<std::string>& names, int partitions = 3,
+                   std::int64_t max_message_bytes = 27 * 1024 * 1024);
 
 }  // namespace wi::testing

@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 
 #include "common/kafka/record.h"
@@ -293,6 +295,46 @@ TEST(IngestdSystem, Accepts25MiBBody) {
   auto records = read_topic(ingestd.topic("github"), 1, 60s);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_TRUE(records[0].value == body);
+}
+
+// A topic whose max.message.bytes (1 MiB here) is below ingestd's body limit (25 MiB): the
+// broker refuses the record for good (MSG_SIZE_TOO_LARGE). The provider must hear 413, not a
+// 503 to retry forever, and with a spool configured not a 200 for a record that could only
+// ever be quarantined. A small event afterwards still goes through, and it is the only record.
+TEST(IngestdSystem, ABodyTooLargeForItsTopicIs413AndNothingIsStored) {
+  for (const bool spool : {false, true}) {
+    SCOPED_TRACE(spool ? "with a spool" : "without a spool");
+    TempDir spool_dir;
+    std::map<std::string, std::string> env;
+    if (spool) env["INGEST_SPOOL_DIR"] = spool_dir.path() + "/spool";
+    IngestdProcess ingestd(env, /*create_topics_first=*/false);
+    create_topics({ingestd.topic("github")}, 1, 1 << 20);
+
+    // Random base64, so that lz4 cannot squeeze the 3 MiB under the topic's 1 MiB.
+    std::mt19937_64 random(42);
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string body = R"({"repository":{"full_name":"big/repo"},"blob":")";
+    while (body.size() < (3u << 20)) body += kAlphabet[random() % 64];
+    body += "\"}";
+    auto big = ingestd.post_github(body, "too-big-1");
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 413) << big->body;
+    EXPECT_EQ(big->body,
+              R"j({"error":"event larger than its Kafka topic accepts (max.message.bytes)"})j");
+
+    auto small = ingestd.post_github(R"({"repository":{"full_name":"small/repo"}})", "small-1");
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->status, 200) << small->body;
+    auto records = read_topic(ingestd.topic("github"), 1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(headers_of(records[0])["event-id"], "small-1");
+    EXPECT_EQ(record_count(ingestd.topic("github")), 1);
+    if (spool) {
+      EXPECT_FALSE(std::filesystem::exists(spool_dir.path() + "/spool/rejected"))
+          << "nothing may have gone through the spool";
+    }
+  }
 }
 
 TEST(IngestdSystem, SigtermUnderLoadLosesNoAcknowledgedRequest) {

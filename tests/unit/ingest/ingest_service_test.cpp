@@ -581,6 +581,20 @@ TEST(IngestServiceAckTest, SinkErrorIs503WithRetryAfter) {
   EXPECT_EQ(h.requests("github", 503), 1);
 }
 
+// MSG_SIZE_TOO_LARGE: the topic's max.message.bytes is below the body limit. Retrying cannot
+// help, so the answer is 413, not 503 with Retry-After.
+TEST(IngestServiceAckTest, ARecordTooLargeForItsTopicIs413NotARetry) {
+  Harness h;
+  auto a = h.send(github_post());
+  h.sink.complete_next(Error{ErrorCode::kTooLarge, "Broker: Message size too large", false});
+  auto r = a->only();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_FALSE(header_of(r, "Retry-After").has_value());
+  EXPECT_EQ(r.body, R"j({"error":"event larger than its Kafka topic accepts (max.message.bytes)"})j");
+  EXPECT_EQ(h.service().in_flight(), 0);
+  EXPECT_EQ(h.requests("github", 413), 1);
+}
+
 TEST(IngestServiceAckTest, DurableInlineRefusalIs503) {
   Harness h;
   h.sink.fail_next_inline(1, Error::unavailable("queue full"));

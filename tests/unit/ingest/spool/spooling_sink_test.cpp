@@ -270,6 +270,23 @@ TEST_F(SpoolingSinkTest, ARecordKafkaRefusesForGoodIsQuarantinedAndTheRestDrainI
   testing::expect_same_record(d.record, make_record(2));
 }
 
+// Straight from the edge (Kafka up): a record Kafka refuses for good is refused to the client
+// too. Spooling it would answer 200 for a record the drain can only quarantine.
+TEST_F(SpoolingSinkTest, ARecordKafkaRefusesForGoodOnTheDirectPathIsRefusedNotSpooled) {
+  start_sink();
+  direct_.refuse_for_good("ev-1");
+  ASSERT_TRUE(accept_and_wait(make_record(0)).ok());
+  const Status refused = accept_and_wait(make_record(1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kTooLarge);
+  ASSERT_TRUE(accept_and_wait(make_record(2)).ok());
+  EXPECT_EQ(direct_.published(), (std::vector<std::string>{"ev-0", "ev-2"}));
+  EXPECT_FALSE(sink_->spooling()) << "one refused record says nothing about Kafka's health";
+  EXPECT_TRUE(spool_->empty());
+  EXPECT_TRUE(drain_.published().empty());
+  EXPECT_EQ(drain_.attempts(), 0);
+}
+
 TEST_F(SpoolingSinkTest, ASpooledRecordThatCannotBeReadBackIsCountedAndSkipped) {
   kafka_up_ = false;
   start_sink();
