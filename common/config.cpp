@@ -391,6 +391,10 @@ void Loader::finish() {
     Path path;
     yaml_->unknown_keys(yaml_->root, path, problems_);
   }
+  // A setting read by two parts of one binary (ingestd's topic layout and its own limits both
+  // read INGEST_MAX_BODY_BYTES) is one problem, listed once, where it was first found.
+  std::set<std::string> seen;
+  std::erase_if(problems_, [&](const std::string& p) { return !seen.insert(p).second; });
   if (!problems_.empty()) throw ConfigError(problems_);
 }
 

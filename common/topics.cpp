@@ -12,8 +12,8 @@ Layout load_layout(config::Loader& loader) {
   layout.replication = static_cast<int>(
       loader.integer({"topics", "replication"}, "TOPIC_REPLICATION", layout.replication, 1, 100));
   auto body_limit = loader.integer({"ingest", "max_body_bytes"}, "INGEST_MAX_BODY_BYTES",
-                                   26214400, 1024, 1LL << 30);
-  layout.max_message_bytes = body_limit + 1048576;
+                                   kDefaultMaxBodyBytes, kMinMaxBodyBytes, kMaxMaxBodyBytes);
+  layout.max_message_bytes = body_limit + kRecordOverheadBytes;
   for (const auto& name : loader.keys({"sources"})) {
     if (std::find(layout.sources.begin(), layout.sources.end(), name) == layout.sources.end()) {
       layout.sources.push_back(name);

@@ -19,12 +19,20 @@ inline constexpr const char* kChargifyFulfilments = "chargify.fulfilments";
 inline constexpr const char* kGithubDeploys = "github.deploys";
 inline constexpr const char* kDlqSuffix = ".dlq";
 
+// INGEST_MAX_BODY_BYTES: its default and allowed range. ingestd reads it for its limit and the
+// topic layout reads it to size the topics, so both take these.
+inline constexpr std::int64_t kDefaultMaxBodyBytes = 25 << 20;  // GitHub's payload cap
+inline constexpr std::int64_t kMinMaxBodyBytes = 1024;
+inline constexpr std::int64_t kMaxMaxBodyBytes = std::int64_t{1} << 30;
+// Room a record needs beyond its body (headers, key, batch overhead).
+inline constexpr std::int64_t kRecordOverheadBytes = 1 << 20;
+
 struct Layout {
   std::string prefix = "webhooks.";
   int partitions = 6;
   int replication = 1;
   // Largest record a webhook topic must hold: the body limit plus room for headers.
-  std::int64_t max_message_bytes = 26214400 + 1048576;
+  std::int64_t max_message_bytes = kDefaultMaxBodyBytes + kRecordOverheadBytes;
   // Every source name: built-ins and those configured under `sources:`.
   std::vector<std::string> sources = {"dropbox", "chargify", "github"};
 

@@ -240,7 +240,8 @@ IngestConfig load_ingest_config(Loader& loader) {
   }
   c.threads = static_cast<int>(loader.integer({"ingest", "threads"}, "INGEST_THREADS", 2, 1, 64));
   c.max_body_bytes = loader.integer({"ingest", "max_body_bytes"}, "INGEST_MAX_BODY_BYTES",
-                                    c.max_body_bytes, 1024, 1LL << 30);
+                                    c.max_body_bytes, topics::kMinMaxBodyBytes,
+                                    topics::kMaxMaxBodyBytes);
   c.max_head_bytes = loader.integer({"ingest", "max_header_bytes"}, "INGEST_MAX_HEADER_BYTES",
                                     c.max_head_bytes, 1024, 1 << 20);
   c.ack = loader.choice({"ingest", "ack"}, "INGEST_ACK", "durable", {"durable", "enqueued"}) ==

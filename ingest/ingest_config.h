@@ -36,7 +36,7 @@ struct IngestConfig {
   std::string listen_host = "0.0.0.0";
   std::uint16_t listen_port = 8080;
   int threads = 2;
-  std::int64_t max_body_bytes = 26214400;
+  std::int64_t max_body_bytes = topics::kDefaultMaxBodyBytes;
   std::int64_t max_head_bytes = 16384;
   AckMode ack = AckMode::kDurable;
   // Kafka must confirm within this bound or the request gets 503 (providers allow 10 s).

@@ -276,6 +276,20 @@ TEST(ConfigProblemsTest, NothingThrowsBeforeFinish) {
   EXPECT_EQ(problems[1], "cross-field check failed");
 }
 
+// ingestd's topic layout and its own limits both read INGEST_MAX_BODY_BYTES: one bad value is
+// one problem in the list, not two.
+TEST(ConfigProblemsTest, ASettingReadTwiceIsReportedOnce) {
+  auto loader = yaml("", {{"INGEST_MAX_BODY_BYTES", "-5"}});
+  for (int i = 0; i < 2; ++i) {
+    loader.integer({"ingest", "max_body_bytes"}, "INGEST_MAX_BODY_BYTES", 26214400, 1024, 1 << 30);
+  }
+  loader.problem("a cross-field check");
+  auto problems = problems_of(loader);
+  ASSERT_EQ(problems.size(), 2u) << joined(problems);
+  EXPECT_TRUE(Contains(problems[0], "INGEST_MAX_BODY_BYTES: -5 is out of range"));
+  EXPECT_EQ(problems[1], "a cross-field check");
+}
+
 TEST(ConfigProblemsTest, IntegerEdges) {
   auto loader = yaml("a: 10\nb: 0\nc: 11\nd: 5x\ne: 1.5\n");
   EXPECT_EQ(loader.integer({"a"}, "", 1, 0, 10), 10);  // max is inclusive
