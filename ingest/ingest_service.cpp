@@ -168,7 +168,9 @@ http::HeadDecision IngestService::on_head(const http::RequestHead& head) {
   }
   auto limit = static_cast<std::uint64_t>(r.source->config.max_body_bytes);
   if (head.content_length && *head.content_length > limit) {
-    return reject(name.c_str(), error_response(ErrorCode::kTooLarge, "body too large"),
+    // The same words as the parser's 413 for a chunked body that grows past the limit.
+    return reject(name.c_str(),
+                  error_response(ErrorCode::kTooLarge, http::describe(http::ParseError::kBodyTooLarge)),
                   fmt::format("content-length {} over the limit {}", *head.content_length, limit));
   }
   return {std::nullopt, limit};
