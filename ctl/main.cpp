@@ -8,6 +8,10 @@ int main(int argc, char** argv) {
   using namespace wi::ctl;
   CLI::App app{"ingestctl: operate webhook-ingest (topics, tail, replay, redrive, send, bench, token)"};
   app.require_subcommand(1);
+  // `ingestctl topics create --config X` as well as `ingestctl --config X topics create`: a
+  // subcommand hands the options it does not know to this level (inherited by the subcommands
+  // added below).
+  app.fallthrough();
   GlobalFlags flags;
   app.add_option("--config", flags.config_file, "YAML config file (default: $INGEST_CONFIG)");
 
@@ -25,6 +29,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a misspelt command as "A subcommand is required": name it instead.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty() &&
+        !app.remaining().empty()) {
+      std::cerr << "ingestctl: unknown command '" << app.remaining().front()
+                << "' (commands: topics, tail, replay, redrive, send, bench, token; see --help)\n";
+      return kExitUsage;
+    }
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }

@@ -200,8 +200,20 @@ TEST(Ingestctl, ExitCodesForHelpUsageAndConfiguration) {
     EXPECT_EQ(res.exit_code, 0) << args.back() << ": " << res.err;
     EXPECT_NE(res.out.find("Usage"), std::string::npos);
   }
-  EXPECT_EQ(run_process({kIngestctl, "no-such-command"}).exit_code, 2);
+  auto unknown = run_process({kIngestctl, "no-such-command"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'no-such-command'"), std::string::npos)
+      << unknown.err;
   EXPECT_EQ(run_process({kIngestctl, "tail"}).exit_code, 2);
+  // --config is read before or after the command.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{kIngestctl, "--config", "/no/such.yaml", "topics", "create"},
+        {kIngestctl, "topics", "create", "--config", "/no/such.yaml"}}) {
+    auto res = run_process(args, {{"KAFKA_BROKERS", test_brokers()}});
+    EXPECT_EQ(res.exit_code, 2) << res.err;
+    EXPECT_NE(res.err.find("config file /no/such.yaml: cannot be read"), std::string::npos)
+        << res.err;
+  }
   // Every configuration problem at once, exit 2.
   auto bad = run_process({kIngestctl, "topics", "create"},
                          {{"KAFKA_BROKERS", test_brokers()},
