@@ -81,6 +81,8 @@ TEST_F(ChargifyWorkerSystem, SignedSignupThroughIngestdSendsOneCompleteEmail) {
   ASSERT_EQ(post_chargify(ingestd, signup_body(s), s.webhook_id), 200);
 
   ASSERT_TRUE(eventually([&] { return smtp.count() >= 1; }, 60s)) << worker.log();
+  // A valid configuration's startup line (WorkerParts::announce) is logged.
+  EXPECT_NE(worker.log().find("catalog products="), std::string::npos) << worker.log();
   // Everything the record caused is done once its offset is committed.
   ASSERT_TRUE(eventually([&] { return committed_sum(topics.group, topics.input()) == 1; }, 30s));
   auto recorded = smtp.messages();
@@ -372,6 +374,8 @@ TEST_F(ChargifyWorkerSystem, BadCatalogStopsStartupListingEveryProblem) {
   EXPECT_NE(r.err.find("chargify.products.ebook.attachment: cannot read /nonexistent/guide.pdf"),
             std::string::npos)
       << r.err;
+  // Only the problems: no startup line for a catalog that will never be used.
+  EXPECT_EQ((r.out + r.err).find("catalog products="), std::string::npos) << r.out << r.err;
 }
 
 // ---- crashes and scale --------------------------------------------------------------------

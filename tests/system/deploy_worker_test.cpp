@@ -598,6 +598,8 @@ TEST_F(DeployWorkerTest, InvalidConfigurationStopsStartupListingEveryProblem) {
         std::string("deploy.targets[2].surprise: unknown key")}) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << "missing: " << expected << "\n" << r.err;
   }
+  // Only the problems: no startup line for a configuration that will never be used.
+  EXPECT_EQ((r.out + r.err).find("deploy agent host="), std::string::npos) << r.out << r.err;
 }
 
 // ---- replay safety and first start -------------------------------------------------------------

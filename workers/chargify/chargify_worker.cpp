@@ -57,15 +57,16 @@ worker::WorkerDescription chargify_worker_description() {
     auto fulfiller = std::make_unique<Fulfiller>(loader);
     fulfiller->handler().attach_metrics(registry);
     const auto& config = fulfiller->config();
-    auto log = log::get("chargify-worker");
-    if (config.products.empty()) {
-      log->warn("no chargify.products configured: every signup is skipped as an unknown product");
-    }
-    log->info("catalog products={} smtp={} from={} ledger={} download_links={}",
-              config.products.size(), without_userinfo(config.smtp_url),
-              config.from_address, config.ledger_topic,
-              config.download_link_secret ? "on" : "off");
     worker::WorkerParts parts;
+    parts.announce = [&config] {  // config lives in the handler, which parts own
+      auto log = log::get("chargify-worker");
+      if (config.products.empty()) {
+        log->warn("no chargify.products configured: every signup is skipped as an unknown product");
+      }
+      log->info("catalog products={} smtp={} from={} ledger={} download_links={}",
+                config.products.size(), without_userinfo(config.smtp_url), config.from_address,
+                config.ledger_topic, config.download_link_secret ? "on" : "off");
+    };
     parts.topics = {worker_config.layout.webhook_topic(config.source)};
     parts.state_topic = config.ledger_topic;
     parts.handler = std::move(fulfiller);

@@ -90,8 +90,11 @@ worker::WorkerDescription deploy_worker_description(const config::Environment& e
                          kafka::Publisher& publisher, metrics::Registry& registry) {
     auto agent = std::make_unique<DeployAgent>(loader, worker_config, publisher);
     agent->handler().attach_metrics(registry);
-    warn_about_limits(agent->config(), worker_config);
     worker::WorkerParts parts;
+    // The agent (its config) lives in the handler, which parts own.
+    parts.announce = [agent = agent.get(), worker_config] {
+      warn_about_limits(agent->config(), worker_config);
+    };
     parts.topics = {worker_config.layout.webhook_topic(agent->config().source)};
     // A new host (a group with no committed offsets) deploys the next push, not every push
     // still retained: history is not replayed by accident. The README shows how to deploy

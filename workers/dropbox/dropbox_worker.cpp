@@ -151,26 +151,28 @@ worker::WorkerDescription dropbox_worker_description() {
     auto agent = std::make_shared<DropboxAgent>(loader, publisher, registry);
     install_sighup_handler();
     const auto& c = agent->config();
-    auto log = log::get("dropbox-worker");
-    if (!c.tokens_file) {
-      log->warn("DROPBOX_TOKENS_FILE is not set: every account will be dead-lettered no_token");
-    }
-    log->info(
-        "dropbox worker: notifications={} accounts={} changes={} cursors={} consume={} "
-        "initial_sync={} api={} token accounts={} max_calls_per_second={}",
-        worker_config.layout.webhook_topic(c.source), c.accounts_topic, c.changes_topic,
-        c.cursors_topic,
-        c.consume == Consume::kBoth       ? "both"
-        : c.consume == Consume::kAccounts ? "accounts"
-                                          : "notifications",
-        c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url, agent->accounts(),
-        c.max_calls_per_second);
     // Two stages, each in its own group, so that each topic's partitions are spread over the
     // processes on their own: in one group for both topics, cooperative-sticky balances the
     // partition count per member, and of two processes one got every notification partition
     // and the other every account partition (all the polling). DROPBOX_CONSUME picks stages.
     const std::string notifications = worker_config.layout.webhook_topic(c.source);
     worker::WorkerParts parts;
+    parts.announce = [agent, notifications] {
+      const auto& c = agent->config();
+      auto log = log::get("dropbox-worker");
+      if (!c.tokens_file) {
+        log->warn("DROPBOX_TOKENS_FILE is not set: every account will be dead-lettered no_token");
+      }
+      log->info(
+          "dropbox worker: notifications={} accounts={} changes={} cursors={} consume={} "
+          "initial_sync={} api={} token accounts={} max_calls_per_second={}",
+          notifications, c.accounts_topic, c.changes_topic, c.cursors_topic,
+          c.consume == Consume::kBoth       ? "both"
+          : c.consume == Consume::kAccounts ? "accounts"
+                                            : "notifications",
+          c.initial_sync == InitialSync::kEmit ? "emit" : "skip", c.api_url, agent->accounts(),
+          c.max_calls_per_second);
+    };
     if (c.consume != Consume::kAccounts) {
       worker::WorkerStage fan_out;
       fan_out.name = "fanout";

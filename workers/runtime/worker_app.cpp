@@ -95,6 +95,7 @@ int run_worker(int argc, char** argv, const WorkerDescription& description) {
     std::cerr << name << "-worker: " << e.what() << "\n";
     return 2;
   }
+  if (parts.announce) parts.announce();
   kafka::PublisherOptions publisher_options;
   publisher_options.client = config.client(name + "-worker");
   auto created = kafka::RdKafkaPublisher::create(publisher_options);

@@ -44,6 +44,10 @@ struct WorkerParts {
   // When not empty, these run (sharing the publisher, /metrics and the stop signal) and the
   // single-stage fields above must be empty.
   std::vector<WorkerStage> stages;
+  // The kind's startup lines (its settings, warnings about them). Logged only once the whole
+  // configuration has been found valid: an invalid one prints its problems and nothing that
+  // reads as if the worker were starting.
+  std::function<void()> announce;
 };
 
 struct WorkerDescription {
@@ -52,7 +56,7 @@ struct WorkerDescription {
   std::string summary;  // for --help
   // Reads the kind's settings from `loader` (problems go to the loader) and builds the
   // handler. Logging is already set up (format, level, and redaction of every secret the
-  // loader has read or reads from now on), so build() may log its startup lines. `publisher`
+  // loader has read or reads from now on); startup lines go in WorkerParts::announce. `publisher`
   // (acks=all) may be kept for result records; it takes records only after build() returned
   // (the Kafka producer is created once the whole configuration is known to be valid).
   // `registry` is the one the worker serves on /metrics: the kind registers its own series in
