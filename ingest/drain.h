@@ -49,8 +49,8 @@ struct DrainReport {
   bool complete() const { return unanswered == 0 && receiving == 0 && flushed.ok(); }
 };
 
-// Runs the drain. `wait` pauses between checks of `unanswered` and `receiving` (a sleep in ingestd, a step of
-// the fake clock in tests); the clock decides when the timeout has passed.
+// Runs the drain. `wait` pauses between checks of `unanswered` and `receiving` (a sleep in ingestd,
+// a step of the fake clock in tests); the clock decides when the timeout has passed.
 DrainReport drain(const DrainSteps& steps, const DrainOptions& options, const Clock& clock,
                   const std::function<void(std::chrono::milliseconds)>& wait);
 

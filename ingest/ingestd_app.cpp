@@ -243,9 +243,10 @@ int run_ingestd(int argc, char** argv) {
   }
   server.stop();
   if (drained.refused > 0) {
-    log->warn("drain deadline ({} ms) passed with {} request(s) still being received: answered "
-              "503 + Retry-After, nothing of them published",
-              config.drain_timeout.count(), drained.refused);
+    log->warn(
+        "drain deadline ({} ms) passed with {} request(s) still being received: answered "
+        "503 + Retry-After, nothing of them published",
+        config.drain_timeout.count(), drained.refused);
   }
   if (!drained.complete()) {
     log->error("drain incomplete after {} ms: {} requests unanswered, {} still receiving{}",

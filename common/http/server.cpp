@@ -391,7 +391,7 @@ struct HttpServer::Impl {
           r.headers.push_back({"Retry-After", "1"});
           answer = Answer{std::move(r), true};
         } else if (conn->parser.started() && state == RequestParser::State::kHead &&
-            now - conn->request_started > options.header_timeout) {
+                   now - conn->request_started > options.header_timeout) {
           handler.on_rejected(nullptr, 408, "request head not received in time");
           answer = Answer{json_error(408, "request timeout"), true};
         } else if (state == RequestParser::State::kBody &&
@@ -551,7 +551,9 @@ void HttpServer::begin_drain() {
   impl_->sweeper_cv.notify_all();
 }
 
-std::size_t HttpServer::receiving_requests() const { return impl_->receiving_requests(); }
+std::size_t HttpServer::receiving_requests() const {
+  return impl_->receiving_requests();
+}
 
 std::size_t HttpServer::refuse_receiving() {
   if (!impl_->running) return 0;

@@ -118,7 +118,8 @@ TEST(IngestdPromises, ARequestHandedToKafkaIsAnsweredEvenPastTheDrainBound) {
 
 // A request split after its head and the first `body_bytes` of its body: what a client still
 // uploading has sent so far, and the rest.
-std::pair<std::string, std::string> split_in_body(const std::string& request, std::size_t body_bytes) {
+std::pair<std::string, std::string> split_in_body(const std::string& request,
+                                                  std::size_t body_bytes) {
   const auto cut = request.find("\r\n\r\n") + 4 + body_bytes;
   return {request.substr(0, cut), request.substr(cut)};
 }
@@ -128,8 +129,8 @@ TEST(IngestdPromises, SigtermWaitsForABodyStillArrivingThenPublishesAndAnswersIt
   // the body well after the signal. Before the fix the drain saw "0 requests in flight",
   // stopped in 0 ms and closed the connection without an answer.
   IngestdProcess ingestd;
-  const std::string body = R"({"repository":{"full_name":"o/uploading"},"padding":")" +
-                           std::string(200, 'x') + "\"}";
+  const std::string body =
+      R"({"repository":{"full_name":"o/uploading"},"padding":")" + std::string(200, 'x') + "\"}";
   auto [sent, rest] = split_in_body(signed_push("uploading", {}, body), 10);
   RawConnection uploading(ingestd.port());
   ASSERT_TRUE(uploading.send(sent));
@@ -148,8 +149,10 @@ TEST(IngestdPromises, SigtermWaitsForABodyStillArrivingThenPublishesAndAnswersIt
       << ingestd.log();
   // The body's last bytes come late (1.3 s after the signal): that lateness is the case.
   std::this_thread::sleep_for(1300ms);
-  ASSERT_TRUE(ingestd.process().running()) << "exited with a body still arriving\n" << ingestd.log();
-  ASSERT_TRUE(uploading.send(rest)) << "the connection was closed under the upload\n" << ingestd.log();
+  ASSERT_TRUE(ingestd.process().running()) << "exited with a body still arriving\n"
+                                           << ingestd.log();
+  ASSERT_TRUE(uploading.send(rest)) << "the connection was closed under the upload\n"
+                                    << ingestd.log();
 
   auto answer = uploading.read_response(10s);
   ASSERT_TRUE(answer) << "a request in flight at SIGTERM got no answer\n" << ingestd.log();
@@ -172,11 +175,11 @@ TEST(IngestdPromises, SigtermAnswers503ToABodyNotCompleteByTheDrainTimeoutAndPub
   IngestdProcess ingestd(std::map<std::string, std::string>{{"INGEST_DRAIN_TIMEOUT_MS", "1500"}});
   // One complete delivery first: the topic has a record to read up to, so an empty read cannot
   // pass for "nothing of the stalled one was published".
-  auto before = http_request(ingestd.port(), "POST", "/webhooks/github",
-                             {"Content-Type: application/json", "X-GitHub-Event: push",
-                              "X-GitHub-Delivery: before",
-                              "X-Hub-Signature-256: " + github_signature(kBody)},
-                             kBody);
+  auto before =
+      http_request(ingestd.port(), "POST", "/webhooks/github",
+                   {"Content-Type: application/json", "X-GitHub-Event: push",
+                    "X-GitHub-Delivery: before", "X-Hub-Signature-256: " + github_signature(kBody)},
+                   kBody);
   ASSERT_TRUE(before && before->status == 200);
   auto [sent, rest] = split_in_body(signed_push("never-finished"), 10);
   RawConnection stalled(ingestd.port());
