@@ -210,17 +210,24 @@ int run_ingestd(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  log->info("received {}: draining ({} requests in flight)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-            service.in_flight());
+  auto unanswered = [&] {
+    return std::max<std::int64_t>(service.in_flight(),
+                                  static_cast<std::int64_t>(server.awaiting_responses()));
+  };
+  auto receiving = [&] { return static_cast<std::int64_t>(server.receiving_requests()); };
+  log->info("received {}: draining ({} requests in flight, {} still receiving)",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", unanswered(), receiving());
   DrainSteps steps;
   steps.stop_accepting = [&] {
     service.begin_drain();
     server.begin_drain();
   };
-  steps.unanswered = [&] {
-    return std::max<std::int64_t>(service.in_flight(),
-                                  static_cast<std::int64_t>(server.awaiting_responses()));
-  };
+  steps.unanswered = unanswered;
+  // A request whose bytes are still arriving is in flight too (the server's comment on
+  // receiving_locked says why from its first byte): the drain waits for its body, the service
+  // then handles it as any other, and at the deadline the server answers it 503.
+  steps.receiving = receiving;
+  steps.refuse_receiving = [&] { return static_cast<std::int64_t>(server.refuse_receiving()); };
   steps.flush = [&](std::chrono::milliseconds bound) { return (*publisher)->flush(bound); };
   DrainOptions limits;
   limits.timeout = config.drain_timeout;
@@ -235,9 +242,16 @@ int run_ingestd(int argc, char** argv) {
     drain_publisher.reset();
   }
   server.stop();
+  if (drained.refused > 0) {
+    log->warn(
+        "drain deadline ({} ms) passed with {} request(s) still being received: answered "
+        "503 + Retry-After, nothing of them published",
+        config.drain_timeout.count(), drained.refused);
+  }
   if (!drained.complete()) {
-    log->error("drain incomplete after {} ms: {} requests unanswered{}", drained.took.count(),
-               drained.unanswered, drained.flushed ? "" : ", " + drained.flushed.error().message);
+    log->error("drain incomplete after {} ms: {} requests unanswered, {} still receiving{}",
+               drained.took.count(), drained.unanswered, drained.receiving,
+               drained.flushed ? "" : ", " + drained.flushed.error().message);
   } else {
     log->info("drained in {} ms; bye", drained.took.count());
   }

@@ -340,22 +340,58 @@ struct HttpServer::Impl {
 
   // ---- timeouts ------------------------------------------------------------------------------
 
-  void sweep() {
+  // In flight but not yet the handler's: any byte of the request has arrived, its answer is
+  // not being written and the connection still reads. A request counts from its first byte,
+  // not from its complete head: a client that has begun sending is owed an answer as much as
+  // one that has sent its head (which is no promise of when the body arrives either), and a
+  // head completed during the drain gets the handler's quick 503, so waiting for it costs at
+  // most the header timeout or the drain deadline, whichever comes first, and spares the
+  // client a silent close. Caller holds conn.mu.
+  static bool receiving_locked(const Connection& conn) {
+    return !conn.closed && !conn.awaiting && !conn.closing && conn.parser.started();
+  }
+
+  std::vector<std::shared_ptr<Connection>> all_connections() {
+    std::lock_guard lock(registry_mu);
     std::vector<std::shared_ptr<Connection>> all;
-    {
-      std::lock_guard lock(registry_mu);
-      for (auto& [ptr, conn] : connections) all.push_back(conn);
+    all.reserve(connections.size());
+    for (auto& [ptr, conn] : connections) all.push_back(conn);
+    return all;
+  }
+
+  std::size_t receiving_requests() {
+    std::size_t n = 0;
+    for (auto& conn : all_connections()) {
+      std::lock_guard lock(conn->mu);
+      if (receiving_locked(*conn)) ++n;
     }
+    return n;
+  }
+
+  // Runs the timeouts, the minimum body rate and the drain's idle closes on every connection;
+  // with `refuse_receiving` (the drain's deadline has passed) every request still being
+  // received is answered 503 as well. Returns how many it refused. Safe to run on two threads
+  // at once: each connection is decided under its lock, and one answered is `awaiting`.
+  std::size_t sweep(bool refuse_receiving = false) {
+    std::size_t refused = 0;
     auto now = SteadyClock::now();
-    for (auto& conn : all) {
+    for (auto& conn : all_connections()) {
       std::shared_ptr<Peer> peer;
       std::optional<Answer> answer;
       {
         std::lock_guard lock(conn->mu);
         if (conn->closed || conn->awaiting || conn->closing) continue;
         auto state = conn->parser.state();
-        if (conn->parser.started() && state == RequestParser::State::kHead &&
-            now - conn->request_started > options.header_timeout) {
+        if (refuse_receiving && receiving_locked(*conn)) {
+          handler.on_rejected(conn->head_seen ? &conn->parser.head() : nullptr, 503,
+                              "request still being received at the drain deadline");
+          conn->parser.reset();  // frees the body buffer now; nothing of it is handled
+          release_body_locked(*conn);
+          Response r = json_error(503, "shutting down: the request did not arrive in time; retry");
+          r.headers.push_back({"Retry-After", "1"});
+          answer = Answer{std::move(r), true};
+        } else if (conn->parser.started() && state == RequestParser::State::kHead &&
+                   now - conn->request_started > options.header_timeout) {
           handler.on_rejected(nullptr, 408, "request head not received in time");
           answer = Answer{json_error(408, "request timeout"), true};
         } else if (state == RequestParser::State::kBody &&
@@ -381,9 +417,11 @@ struct HttpServer::Impl {
         conn->closing = true;
         awaiting.fetch_add(1);
       }
+      if (answer->response.status == 503) ++refused;
       answer->response.close = true;
       write(conn, peer, serialize(answer->response), true, true);
     }
+    return refused;
   }
 
   // Did less than min_body_rate arrive in the window (body_rate_grace long) that just ended?
@@ -506,7 +544,21 @@ std::uint16_t HttpServer::port() const {
   return static_cast<std::uint16_t>(static_cast<uint16_t>(impl_->listener.getPort()));
 }
 
-void HttpServer::begin_drain() { impl_->draining = true; }
+void HttpServer::begin_drain() {
+  impl_->draining = true;
+  // Close the idle keep-alive connections now rather than at the next tick: each is a request
+  // that could still start.
+  impl_->sweeper_cv.notify_all();
+}
+
+std::size_t HttpServer::receiving_requests() const {
+  return impl_->receiving_requests();
+}
+
+std::size_t HttpServer::refuse_receiving() {
+  if (!impl_->running) return 0;
+  return impl_->sweep(/*refuse_receiving=*/true);
+}
 
 std::size_t HttpServer::open_connections() const { return impl_->open_connections(); }
 

@@ -56,12 +56,22 @@ class HttpServer {
   Status start();
   std::uint16_t port() const;
 
-  // Graceful drain, step one: idle keep-alive connections are closed and every further
-  // response carries Connection: close. (The handler refuses new requests itself.)
+  // Graceful drain, step one: idle keep-alive connections are closed (at once, and any that
+  // turn idle later after their answer) and every further response carries Connection: close.
+  // Requests already arriving carry on, within the usual timeouts and minimum body rate.
+  // (The handler refuses new requests itself.)
   void begin_drain();
   // Open connections and requests handed to the handler and not yet answered.
   std::size_t open_connections() const;
   std::size_t awaiting_responses() const;
+  // Requests some of whose bytes have arrived but not all of them (head or body still being
+  // received): not yet handed to the handler, but in flight all the same.
+  std::size_t receiving_requests() const;
+  // The drain's deadline has passed: answers every request still being received 503 +
+  // Retry-After and closes its connection; its bytes are never handed to the handler. Returns
+  // how many it answered (each also goes to RequestHandler::on_rejected). Call again to
+  // refuse requests that began arriving since.
+  std::size_t refuse_receiving();
   // Bytes held by unanswered request bodies (see max_buffered_body_bytes).
   std::size_t buffered_body_bytes() const;
   // Stops listening and serving at once; call after draining.

@@ -146,5 +146,80 @@ TEST(HttpServer, AnAnswerWhoseClientLeftIsNotWaitedFor) {
   server.stop();
 }
 
+// ---- the SIGTERM drain: requests still being received -------------------------------------------
+
+std::string head_of(const std::string& request, std::size_t body_bytes_too) {
+  return request.substr(0, request.find("\r\n\r\n") + 4 + body_bytes_too);
+}
+
+TEST(HttpServer, DrainClosesIdleConnectionsAndLetsRequestsStillArrivingFinish) {
+  ThreadedEchoHandler handler(/*hold=*/false);
+  http::HttpServer server(loopback_options(), handler);
+  ASSERT_TRUE(server.start().ok());
+  const std::string body(100, 'b');
+  const std::string request = make_request("POST", "/echo", {}, body);
+  RawConnection idle(server.port());
+  ASSERT_TRUE(idle.send(make_request("POST", "/echo", {}, "before")));
+  ASSERT_TRUE(idle.read_response(5s));
+  RawConnection uploading(server.port());
+  ASSERT_TRUE(uploading.send(head_of(request, 10)));
+  RawConnection heading(server.port());
+  ASSERT_TRUE(heading.send("POST /echo HTTP/1.1\r\nHost: x\r\n"));
+  ASSERT_TRUE(eventually([&] { return server.receiving_requests() == 2; }, 5s))
+      << "counted from the first byte: " << server.receiving_requests();
+
+  server.begin_drain();
+  EXPECT_TRUE(idle.closed_by_peer(2s)) << "an idle keep-alive connection was left open";
+  EXPECT_EQ(server.receiving_requests(), 2u);
+
+  // The rest of the body arrives during the drain: handled as usual, then closed.
+  ASSERT_TRUE(uploading.send(request.substr(head_of(request, 10).size())));
+  auto done = uploading.read_response(5s);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+  EXPECT_EQ(done->body, body);
+  EXPECT_EQ(done->header("connection"), "close");
+  EXPECT_TRUE(uploading.closed_by_peer());
+  EXPECT_TRUE(eventually([&] { return server.receiving_requests() == 1; }, 5s));
+
+  // The deadline: the request whose head never completed gets 503 + Retry-After and a close;
+  // the handler never sees it.
+  EXPECT_EQ(server.refuse_receiving(), 1u);
+  auto refused = heading.read_response(5s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_FALSE(refused->header("retry-after").empty());
+  EXPECT_NE(refused->body.find("\"error\":"), std::string::npos) << refused->body;
+  EXPECT_TRUE(heading.closed_by_peer());
+  EXPECT_EQ(server.receiving_requests(), 0u);
+  EXPECT_EQ(server.refuse_receiving(), 0u) << "answered once";
+  EXPECT_TRUE(eventually([&] { return server.awaiting_responses() == 0; }, 5s));
+  EXPECT_EQ(handler.received(), 2u) << "\"before\" and the completed upload only";
+  server.stop();
+}
+
+TEST(HttpServer, TheMinimumBodyRateStillHoldsDuringTheDrain) {
+  // Waiting for bodies still arriving must not make a trickle a way to hold the shutdown to
+  // its deadline: the sweeper keeps answering too-slow bodies 408.
+  ThreadedEchoHandler handler(/*hold=*/false);
+  auto options = loopback_options();
+  options.min_body_rate = 1000;
+  options.body_rate_grace = 300ms;
+  http::HttpServer server(options, handler);
+  ASSERT_TRUE(server.start().ok());
+  const std::string request = make_request("POST", "/echo", {}, std::string(100000, 'b'));
+  RawConnection slow(server.port());
+  ASSERT_TRUE(slow.send(head_of(request, 10)));
+  ASSERT_TRUE(eventually([&] { return server.receiving_requests() == 1; }, 5s));
+  server.begin_drain();
+  auto answer = slow.read_response(5s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 408);
+  EXPECT_TRUE(slow.closed_by_peer());
+  EXPECT_EQ(server.receiving_requests(), 0u);
+  EXPECT_EQ(handler.received(), 0u);
+  server.stop();
+}
+
 }  // namespace
 }  // namespace wi::testing

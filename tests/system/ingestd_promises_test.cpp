@@ -116,6 +116,102 @@ TEST(IngestdPromises, ARequestHandedToKafkaIsAnsweredEvenPastTheDrainBound) {
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "SPEC §3: exit within 10 s";
 }
 
+// A request split after its head and the first `body_bytes` of its body: what a client still
+// uploading has sent so far, and the rest.
+std::pair<std::string, std::string> split_in_body(const std::string& request,
+                                                  std::size_t body_bytes) {
+  const auto cut = request.find("\r\n\r\n") + 4 + body_bytes;
+  return {request.substr(0, cut), request.substr(cut)};
+}
+
+TEST(IngestdPromises, SigtermWaitsForABodyStillArrivingThenPublishesAndAnswersIt) {
+  // The outside check's repro: a signed POST's head and 10 body bytes, SIGTERM, the rest of
+  // the body well after the signal. Before the fix the drain saw "0 requests in flight",
+  // stopped in 0 ms and closed the connection without an answer.
+  IngestdProcess ingestd;
+  const std::string body =
+      R"({"repository":{"full_name":"o/uploading"},"padding":")" + std::string(200, 'x') + "\"}";
+  auto [sent, rest] = split_in_body(signed_push("uploading", {}, body), 10);
+  RawConnection uploading(ingestd.port());
+  ASSERT_TRUE(uploading.send(sent));
+  // The server reserved the body's buffer: the head is in and accepted.
+  ASSERT_TRUE(poll_until(5s, [&] {
+    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") > 0;
+  })) << ingestd.log();
+
+  const auto asked = std::chrono::steady_clock::now();
+  ingestd.process().signal(SIGTERM);
+  ASSERT_TRUE(poll_until(5s, [&] {
+    return ingestd.log().find("received SIGTERM: draining") != std::string::npos;
+  })) << ingestd.log();
+  EXPECT_NE(ingestd.log().find("draining (0 requests in flight, 1 still receiving)"),
+            std::string::npos)
+      << ingestd.log();
+  // The body's last bytes come late (1.3 s after the signal): that lateness is the case.
+  std::this_thread::sleep_for(1300ms);
+  ASSERT_TRUE(ingestd.process().running()) << "exited with a body still arriving\n"
+                                           << ingestd.log();
+  ASSERT_TRUE(uploading.send(rest)) << "the connection was closed under the upload\n"
+                                    << ingestd.log();
+
+  auto answer = uploading.read_response(10s);
+  ASSERT_TRUE(answer) << "a request in flight at SIGTERM got no answer\n" << ingestd.log();
+  EXPECT_EQ(answer->status, 200) << answer->body;
+  EXPECT_EQ(answer->body, R"({"event_id":"uploading"})");
+  EXPECT_EQ(answer->header("connection"), "close");
+  EXPECT_TRUE(uploading.closed_by_peer());
+  EXPECT_EQ(ingestd.process().wait(15s), 0) << ingestd.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "SPEC §3: exit within 10 s";
+  EXPECT_NE(ingestd.log().find("drained in"), std::string::npos) << ingestd.log();
+
+  // Exactly one record, the whole body (the topic read to its end offsets).
+  auto records = read_topic(ingestd.topic("github"), 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(event_ids(records), std::set<std::string>{"uploading"});
+  EXPECT_EQ(records[0].value, body);
+}
+
+TEST(IngestdPromises, SigtermAnswers503ToABodyNotCompleteByTheDrainTimeoutAndPublishesNothingOfIt) {
+  IngestdProcess ingestd(std::map<std::string, std::string>{{"INGEST_DRAIN_TIMEOUT_MS", "1500"}});
+  // One complete delivery first: the topic has a record to read up to, so an empty read cannot
+  // pass for "nothing of the stalled one was published".
+  auto before =
+      http_request(ingestd.port(), "POST", "/webhooks/github",
+                   {"Content-Type: application/json", "X-GitHub-Event: push",
+                    "X-GitHub-Delivery: before", "X-Hub-Signature-256: " + github_signature(kBody)},
+                   kBody);
+  ASSERT_TRUE(before && before->status == 200);
+  auto [sent, rest] = split_in_body(signed_push("never-finished"), 10);
+  RawConnection stalled(ingestd.port());
+  ASSERT_TRUE(stalled.send(sent));
+  ASSERT_TRUE(poll_until(5s, [&] {
+    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") > 0;
+  })) << ingestd.log();
+
+  const auto asked = std::chrono::steady_clock::now();
+  ingestd.process().signal(SIGTERM);
+  auto refused = stalled.read_response(10s);
+  const auto answered_after = std::chrono::steady_clock::now() - asked;
+  ASSERT_TRUE(refused) << "a body still arriving at the drain deadline was cut off silently\n"
+                       << ingestd.log();
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_FALSE(refused->header("retry-after").empty());
+  EXPECT_EQ(refused->header("connection"), "close");
+  EXPECT_NE(refused->body.find("\"error\":\"shutting down"), std::string::npos) << refused->body;
+  EXPECT_TRUE(stalled.closed_by_peer());
+  EXPECT_GE(answered_after, 1400ms) << "refused before the drain timeout";
+  EXPECT_LT(answered_after, 3s) << "not refused at the drain timeout (1.5 s)";
+  EXPECT_EQ(ingestd.process().wait(15s), 0) << ingestd.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "SPEC §3: exit within 10 s";
+  EXPECT_NE(ingestd.log().find("1 request(s) still being received"), std::string::npos)
+      << ingestd.log();
+
+  // The topic read to its end offsets: the complete delivery only.
+  auto records = read_topic(ingestd.topic("github"), 1);
+  EXPECT_EQ(records.size(), 1u);
+  EXPECT_EQ(event_ids(records), std::set<std::string>{"before"});
+}
+
 // ---- timeouts -----------------------------------------------------------------------------------
 
 TEST(IngestdPromises, ABodyNotReceivedInTimeIs408AndClosedAndNothingIsPublished) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "tests/fakes/fake_clock.h"
@@ -16,11 +17,17 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-// Requests in flight are records the FakeSink holds; the flush only notes its bound.
+// Requests in flight are records the FakeSink holds, requests still being received a count
+// the test changes as bytes "arrive", and the 503s refuse_receiving queued until they are
+// "written"; the flush only notes its bound.
 struct DrainHarness {
   fakes::FakeClock clock;
   fakes::FakeSink sink;
   bool accepting = true;
+  std::int64_t receiving = 0;
+  std::int64_t refusals_unwritten = 0;  // 503s queued by refuse_receiving, not yet written
+  bool refusal_takes = true;            // false: refuse_receiving finds nothing it can answer
+  std::vector<std::string> events;      // "refuse@<ms>" and "flush@<ms>", in order
   std::vector<milliseconds> flush_bounds;
   Status flush_result;
   int waits = 0;
@@ -33,11 +40,31 @@ struct DrainHarness {
     for (int i = 0; i < n; ++i) sink.accept(kafka::OutgoingRecord{}, [](Status) {});
   }
 
+  std::string at(const char* what) {
+    return std::string(what) + "@" + std::to_string(elapsed().count());
+  }
+  milliseconds elapsed() const {
+    return std::chrono::duration_cast<milliseconds>(clock.steady_now() - start);
+  }
+
   DrainReport run(DrainOptions options) {
+    start = clock.steady_now();
     DrainSteps steps;
     steps.stop_accepting = [this] { accepting = false; };
-    steps.unanswered = [this] { return static_cast<std::int64_t>(sink.pending()); };
+    steps.unanswered = [this] {
+      return static_cast<std::int64_t>(sink.pending()) + refusals_unwritten;
+    };
+    steps.receiving = [this] { return receiving; };
+    steps.refuse_receiving = [this] {
+      events.push_back(at("refuse"));
+      if (!refusal_takes) return std::int64_t{0};
+      const auto n = receiving;
+      refusals_unwritten += n;
+      receiving = 0;
+      return n;
+    };
     steps.flush = [this](milliseconds bound) {
+      events.push_back(at("flush"));
       flush_bounds.push_back(bound);
       on_flush();
       return flush_result;
@@ -48,6 +75,8 @@ struct DrainHarness {
       on_wait();
     });
   }
+
+  SteadyTime start{};
 };
 
 DrainOptions options(milliseconds timeout, milliseconds bound) {
@@ -118,6 +147,80 @@ TEST(Drain, AnswersTheFlushReleasesAreWaitedForBeforeTheReport) {
   EXPECT_EQ(h.waits, 2);
   EXPECT_TRUE(report.complete()) << report.unanswered << " unanswered";
   EXPECT_EQ(report.took, 20ms);
+}
+
+// ---- requests still being received (head or body still arriving) ----------------------------
+
+TEST(Drain, WaitsForARequestStillBeingReceivedThenForItsAnswerBeforeFlushing) {
+  // SIGTERM while a body is uploading: its last bytes arrive at 300 ms, the service hands the
+  // record to Kafka, the answer is written at 400 ms. The drain must not flush and stop in
+  // between (the defect: "draining (0 requests in flight)", then the connection cut off).
+  DrainHarness h;
+  h.receiving = 1;
+  h.on_wait = [&] {
+    if (h.waits == 30) {
+      h.receiving = 0;
+      h.accept(1);
+    }
+    if (h.waits == 40) h.sink.complete_next(Status());
+  };
+  auto report = h.run(options(10s, 2s));
+
+  EXPECT_EQ(h.waits, 40);
+  EXPECT_EQ(h.events, (std::vector<std::string>{"flush@400"})) << "nothing refused";
+  EXPECT_EQ(h.flush_bounds, (std::vector<milliseconds>{10s - 400ms}));
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(report.refused, 0);
+  EXPECT_EQ(report.took, 400ms);
+}
+
+TEST(Drain, ABodyStillArrivingAtTheTimeoutIsRefusedBeforeTheFlushAndItsAnswerWaitedFor) {
+  DrainHarness h;
+  h.receiving = 1;  // never completes
+  h.on_wait = [&] {
+    if (h.refusals_unwritten > 0) h.refusals_unwritten = 0;  // the 503 is written
+  };
+  auto report = h.run(options(500ms, 2s));
+
+  EXPECT_EQ(h.events, (std::vector<std::string>{"refuse@500", "flush@500"}))
+      << "refused at the timeout, not earlier, and before the flush may wait for Kafka";
+  EXPECT_EQ(h.flush_bounds, (std::vector<milliseconds>{2s}));
+  EXPECT_EQ(report.refused, 1);
+  EXPECT_EQ(report.receiving, 0);
+  EXPECT_EQ(report.unanswered, 0);
+  EXPECT_TRUE(report.complete()) << "the refused request got its 503";
+  EXPECT_EQ(report.took, 510ms) << "one check for its 503 to be written";
+}
+
+TEST(Drain, ARequestThatBeginsArrivingAfterTheWaitIsRefusedAtTheDeadline) {
+  // Nothing in flight, so the flush comes at once; meanwhile a client starts a request. It
+  // is waited for until the deadline like the others, then refused, and its 503 gets the
+  // answer grace.
+  DrainHarness h;
+  h.on_flush = [&] { h.receiving = 1; };
+  h.on_wait = [&] {
+    if (h.refusals_unwritten > 0 && h.elapsed() >= 600ms) h.refusals_unwritten = 0;
+  };
+  auto report = h.run(options(500ms, 2s));
+
+  EXPECT_EQ(h.events, (std::vector<std::string>{"flush@0", "refuse@500"}));
+  EXPECT_EQ(report.refused, 1);
+  EXPECT_TRUE(report.complete()) << report.unanswered << " unanswered";
+  EXPECT_EQ(report.took, 600ms);
+}
+
+TEST(Drain, ARequestStillReceivedAfterTheRefusalLeavesItIncompleteWithinTheGrace) {
+  // A refusal that finds nothing to answer (the connection is mid-close, say): the drain still
+  // ends by the deadline plus the answer grace, and says what it left.
+  DrainHarness h;
+  h.receiving = 1;
+  h.refusal_takes = false;
+  auto report = h.run(options(500ms, 2s));
+
+  EXPECT_FALSE(report.complete());
+  EXPECT_EQ(report.receiving, 1);
+  EXPECT_EQ(report.refused, 0);
+  EXPECT_EQ(report.took, 700ms);
 }
 
 }  // namespace
