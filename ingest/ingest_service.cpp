@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <string_view>
+
 #include "common/codec.h"
 #include "common/json_text.h"
 #include "common/log.h"
@@ -39,6 +42,24 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// SPEC §4: record header values are UTF-8, and the 200 answer's event_id is the record's
+// event-id byte for byte (a JSON answer can only carry UTF-8). All but `source` (configured)
+// and `received-at` (ours) come from the request: a value that is not UTF-8 is a verified
+// request that does not parse, 400. Returns the message naming the first such value; it names
+// the value, never quotes it.
+std::optional<std::string> non_utf8_header(const kafka::Headers& headers) {
+  for (const auto& header : headers) {
+    if (json::is_valid_utf8(header.value)) continue;
+    if (header.name == "event-id") return "event id is not valid UTF-8";
+    if (header.name == "event-type") return "event type is not valid UTF-8";
+    // content-type and http-<name>: the request header's name, lowercase as configured.
+    std::string_view name = header.name;
+    if (name.starts_with("http-")) name.remove_prefix(5);
+    return fmt::format("header {} is not valid UTF-8", name);
   }
   return std::nullopt;
 }
@@ -294,7 +315,6 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
            info.error().message);
     return;
   }
-  metrics_.body_bytes.observe(static_cast<double>(request.body.size()));
 
   kafka::OutgoingRecord record;
   record.topic = routed.config.topic;
@@ -314,6 +334,12 @@ void IngestService::handle_webhook(const RoutedSource& routed, http::Request req
       record.headers.push_back({"http-" + allowed, *v});
     }
   }
+  // The one place every record header value is checked, whichever kind or field it came from.
+  if (auto problem = non_utf8_header(record.headers)) {
+    finish(name, respond, error_response(ErrorCode::kInvalidArgument, *problem), *problem);
+    return;
+  }
+  metrics_.body_bytes.observe(static_cast<double>(request.body.size()));
   record.value = std::move(request.body);
 
   // One answer per request, whichever of the sink's verdict and the enqueued-mode early

@@ -26,7 +26,8 @@ class DropboxSource final : public Source {
 
   Result<EventInfo> describe(const InboundRequest& request) const override {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
-    if (auto json = read_json_fields(request.body, {}); !json) return json.error();
+    if (auto json = read_json_fields(request.body, {}, JsonRoot::kObject); !json)
+      return json.error();
     return EventInfo{body_digest_id(request.body), "notification", std::nullopt};
   }
 

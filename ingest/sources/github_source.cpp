@@ -50,7 +50,7 @@ class GithubSource final : public Source {
     // Any accepted type other than the form encoding means the body is the JSON itself.
     auto json = *media_type == kFormMediaType
                     ? read_payload_json(request.body)
-                    : read_json_fields(request.body, {kRepositoryPointer});
+                    : read_json_fields(request.body, {kRepositoryPointer}, JsonRoot::kObject);
     if (!json) return json.error();
     const JsonScalar& repository = json->at(kRepositoryPointer);
     const bool has_repository =
@@ -63,7 +63,7 @@ class GithubSource final : public Source {
   static Result<JsonFields> read_payload_json(const std::string& body) {
     auto payload = form_payload(body);
     if (!payload) return payload.error();
-    return read_json_fields(*payload, {kRepositoryPointer});
+    return read_json_fields(*payload, {kRepositoryPointer}, JsonRoot::kObject);
   }
 
   HeaderSignature signature_;

@@ -45,7 +45,10 @@ class HmacSource final : public Source {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
     JsonFields json;
     if (!pointers_.empty()) {
-      auto parsed = read_json_fields(request.body, pointers_);
+      // Any root, unlike the named kinds: this kind promises nothing about the payload's shape,
+      // and a configured pointer may address an array root ("/0/id"). A pointer that does not
+      // resolve is still refused by resolve_event_id / resolve_field.
+      auto parsed = read_json_fields(request.body, pointers_, JsonRoot::kAny);
       if (!parsed) return parsed.error();
       json = std::move(*parsed);
     }

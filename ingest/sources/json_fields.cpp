@@ -81,18 +81,24 @@ simdjson::error_code validate_value(od::value value, int depth) {
   }
 }
 
-simdjson::error_code validate_document(od::document& doc) {
+// Validates the whole document; `is_object` says whether its root is an object (set only on
+// success). Reading the root's type is a peek at its first byte, once per document.
+simdjson::error_code validate_document(od::document& doc, bool& is_object) {
   bool scalar = false;
   if (auto error = doc.is_scalar().get(scalar)) return error;
   if (scalar) {
     // The scalar getters of a document refuse trailing content themselves.
     od::json_type type;
     if (auto error = doc.type().get(type)) return error;
+    is_object = false;
     return validate_scalar(doc, type);
   }
   od::value root;
   if (auto error = doc.get_value().get(root)) return error;
+  od::json_type type;
+  if (auto error = root.type().get(type)) return error;
   if (auto error = validate_value(root, 1)) return error;
+  is_object = type == od::json_type::object;
   // Past the root container there must be nothing left ("{} x" is not one document).
   const char* rest = nullptr;
   return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS ? simdjson::SUCCESS
@@ -134,11 +140,15 @@ JsonScalar read_scalar(od::document& doc, std::string_view pointer) {
 }
 
 Result<JsonFields> parse_and_read(od::parser& parser, simdjson::padded_string_view json,
-                                  std::vector<std::string> pointers) {
+                                  std::vector<std::string> pointers, JsonRoot root) {
   od::document doc;
-  if (parser.iterate(json).get(doc) != simdjson::SUCCESS || validate_document(doc)) {
+  bool is_object = false;
+  if (parser.iterate(json).get(doc) != simdjson::SUCCESS || validate_document(doc, is_object)) {
     return Error::invalid("body is not valid JSON");
   }
+  // Checked after the whole document validated, so "[1," is "not valid JSON", not "not an
+  // object".
+  if (root == JsonRoot::kObject && !is_object) return Error::invalid("body is not a JSON object");
   std::vector<JsonScalar> values;
   values.reserve(pointers.size());
   for (const auto& pointer : pointers) values.push_back(read_scalar(doc, pointer));
@@ -146,14 +156,14 @@ Result<JsonFields> parse_and_read(od::parser& parser, simdjson::padded_string_vi
 }
 
 Result<JsonFields> parse_with(od::parser& parser, const std::string& json,
-                              std::vector<std::string> pointers) {
+                              std::vector<std::string> pointers, JsonRoot root) {
   if (json.capacity() - json.size() >= simdjson::SIMDJSON_PADDING) {
     return parse_and_read(parser,
                           simdjson::padded_string_view(json.data(), json.size(), json.capacity()),
-                          std::move(pointers));
+                          std::move(pointers), root);
   }
   const simdjson::padded_string copy(json);
-  return parse_and_read(parser, copy, std::move(pointers));
+  return parse_and_read(parser, copy, std::move(pointers), root);
 }
 
 }  // namespace
@@ -165,13 +175,14 @@ const JsonScalar& JsonFields::at(std::string_view pointer) const {
   return kAbsent;
 }
 
-Result<JsonFields> read_json_fields(const std::string& json, std::vector<std::string> pointers) {
+Result<JsonFields> read_json_fields(const std::string& json, std::vector<std::string> pointers,
+                                    JsonRoot root) {
   if (json.size() > kReusableCapacity) {
     od::parser parser;
-    return parse_with(parser, json, std::move(pointers));
+    return parse_with(parser, json, std::move(pointers), root);
   }
   thread_local od::parser parser;
-  return parse_with(parser, json, std::move(pointers));
+  return parse_with(parser, json, std::move(pointers), root);
 }
 
 bool is_member_pointer(std::string_view pointer) {

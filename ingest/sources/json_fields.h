@@ -36,12 +36,19 @@ class JsonFields {
   std::vector<JsonScalar> values_;
 };
 
+// What the document's root may be. kObject for the kinds whose payload is by definition an
+// object (GitHub, Dropbox, Standard Webhooks, Stripe: SPEC §3, "does not parse for its kind");
+// kAny for the generic hmac kind, whose pointers may address an array root ("/0/id").
+enum class JsonRoot { kAny, kObject };
+
 // Parses `json` as one complete JSON document and reads the value at each pointer.
-// Error::invalid when the text is not valid JSON; the message never quotes the text. Parses in
-// place when `json` has simdjson::SIMDJSON_PADDING spare capacity, else copies it once.
-// Thread-safe: uses one parser per thread (bodies over 1 MiB get a parser of their own, so a
-// rare huge body does not pin its buffers to the thread).
-Result<JsonFields> read_json_fields(const std::string& json, std::vector<std::string> pointers);
+// Error::invalid when the text is not valid JSON ("body is not valid JSON"), or when `root` is
+// kObject and the valid document is not an object ("body is not a JSON object"); messages never
+// quote the text. Parses in place when `json` has simdjson::SIMDJSON_PADDING spare capacity, else
+// copies it once. Thread-safe: uses one parser per thread (bodies over 1 MiB get a parser of
+// their own, so a rare huge body does not pin its buffers to the thread).
+Result<JsonFields> read_json_fields(const std::string& json, std::vector<std::string> pointers,
+                                    JsonRoot root);
 
 // "/a/b~1c": starts with '/', and '~' only in the escapes ~0 and ~1. The whole-document
 // pointer "" is refused: a field reference names a member, never the body itself.

@@ -71,7 +71,7 @@ class StandardSource final : public Source {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
     auto id = required_header(request.headers, schemes::kStandardId);
     if (!id) return id.error();
-    auto json = read_json_fields(request.body, pointers_);
+    auto json = read_json_fields(request.body, pointers_, JsonRoot::kObject);
     if (!json) return json.error();
     auto key = resolve_field(key_, request.headers, *json);
     if (!key) return key.error();

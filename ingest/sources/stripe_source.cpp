@@ -84,7 +84,7 @@ class StripeSource final : public Source {
 
   Result<EventInfo> describe(const InboundRequest& request) const override {
     if (auto type = content_types_.check(request.headers); !type) return type.error();
-    auto json = read_json_fields(request.body, pointers_);
+    auto json = read_json_fields(request.body, pointers_, JsonRoot::kObject);
     if (!json) return json.error();
     auto id = resolve_event_id(kIdField, request.headers, *json, request.body);
     if (!id) return id.error();

@@ -58,6 +58,41 @@ TEST(IngestdSystem, GithubPushLandsWithExactBytesKeyAndHeaders) {
   EXPECT_EQ(rec.headers.size(), 7u);
 }
 
+// SPEC §4: record header values are UTF-8. A correctly signed delivery whose id is not is a
+// 400 at the parse stage and never reaches Kafka, under either spelling (raw or U+FFFD).
+TEST(IngestdSystem, NonUtf8DeliveryIdIs400AndNeverReachesKafka) {
+  IngestdProcess ingestd;
+  const std::string body = R"({"ref":"refs/heads/main","repository":{"full_name":"octo/app"}})";
+  const std::string bad_id = "del-\xff\xfe";
+  auto r = ingestd.post_github(body, bad_id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(r->body, R"({"error":"event id is not valid UTF-8"})");
+
+  // A marker after it, answered 200 only once Kafka confirmed it (INGEST_ACK=durable), so the
+  // end offsets read below include anything the refused request could have produced.
+  auto marker = ingestd.post_github(body, "after-the-bad-id");
+  ASSERT_TRUE(marker);
+  ASSERT_EQ(marker->status, 200) << marker->body;
+
+  // read_topic reads every partition up to its end offset, or fails the test.
+  const auto records = read_topic(ingestd.topic("github"), 1);
+  std::vector<std::string> ids;
+  for (const auto& rec : records) ids.push_back(headers_of(rec)["event-id"]);
+  EXPECT_EQ(ids, std::vector<std::string>{"after-the-bad-id"});
+  for (const auto& id : ids) {
+    EXPECT_EQ(id.find("del-"), std::string::npos) << "the refused delivery reached Kafka";
+  }
+
+  // Counted like any other 400; its bytes never reach the log unescaped.
+  auto metrics = http_request(ingestd.port(), "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("ingest_requests_total{source=\"github\",status=\"400\"} 1"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_EQ(ingestd.log().find("\xff"), std::string::npos);
+}
+
 TEST(IngestdSystem, GithubFormEncodedDelivery) {
   IngestdProcess ingestd;
   std::string body = "payload=%7B%22zen%22%3A%22hi%22%2C%22hook_id%22%3A1%7D";

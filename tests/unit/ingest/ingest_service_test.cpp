@@ -744,6 +744,172 @@ TEST(IngestServiceRecordTest, ChargifyRecordIsKeyedBySubscriptionAndForwardsTheW
   EXPECT_FALSE(record_header(rec, "http-x-chargify-webhook-signature-hmac-sha-256").has_value());
 }
 
+// ---- record header values are UTF-8 (SPEC §4) -------------------------------------------------
+
+// A standard-webhooks source next to the default ones (its secret is PROVIDERS.md's vector).
+constexpr const char* kStandardSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+Options with_standard_source() {
+  Options o;
+  o.yaml += R"(
+  hooks:
+    kind: standard
+    secret_env: [HOOKS_SECRET]
+)";
+  o.env["HOOKS_SECRET"] = kStandardSecret;
+  return o;
+}
+
+std::string standard_post(const std::string& id, const std::string& body) {
+  const std::string ts = std::to_string(FakeClock::kDefaultUnixSeconds.count());
+  const std::string key = codec::base64_decode(std::string_view(kStandardSecret).substr(6)).value();
+  const std::string signature =
+      "v1," + codec::base64_encode(crypto::hmac_sha256(key, id + "." + ts + "." + body));
+  return raw_request("POST", "/webhooks/hooks",
+                     {{"Content-Type", "application/json"},
+                      {"webhook-id", id},
+                      {"webhook-timestamp", ts},
+                      {"webhook-signature", signature}},
+                     body);
+}
+
+std::string chargify_post(const std::string& body) {
+  return raw_request(
+      "POST", "/webhooks/chargify",
+      {{"Content-Type", "application/x-www-form-urlencoded"},
+       {"X-Chargify-Webhook-Signature-Hmac-Sha-256", hex_hmac(kChargifySecret, body)}},
+      body);
+}
+
+// A correctly signed GitHub delivery with one header replaced.
+std::string github_post_with(const std::string& name, const std::string& value) {
+  return raw_request("POST", "/webhooks/github", with(github_headers(kGithubBody), name, value),
+                     kGithubBody);
+}
+
+// The refusal: 400 with exactly `message` (valid UTF-8, no byte of the request echoed),
+// counted like every other 400 of `source`, and nothing handed to the sink.
+void expect_refused(Harness& h, const std::string& raw, const std::string& source,
+                    const std::string& message) {
+  const double before = h.requests(source, 400);
+  auto r = h.send(raw)->only();
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.body, "{\"error\":\"" + message + "\"}");
+  EXPECT_EQ(h.requests(source, 400), before + 1);
+  EXPECT_EQ(h.requests(source, 200), 0);
+  EXPECT_EQ(h.signature_failures(source), 0);  // verified first: this is the parse stage
+  EXPECT_EQ(h.sink.record_count(), 0u);
+  EXPECT_EQ(h.service().in_flight(), 0);
+}
+
+TEST(IngestServiceUtf8Test, GithubDeliveryIdThatIsNotUtf8Is400) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  expect_refused(h, github_post_with("X-GitHub-Delivery", "del-\xff\xfe"), "github",
+                 "event id is not valid UTF-8");
+  // Truncated, overlong and surrogate sequences too, not only bytes that never occur.
+  for (const std::string id :
+       {"del-\xc3", "del-\xc0\xaf", "del-\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    expect_refused(h, github_post_with("X-GitHub-Delivery", id), "github",
+                   "event id is not valid UTF-8");
+  }
+}
+
+TEST(IngestServiceUtf8Test, GithubEventTypeThatIsNotUtf8Is400) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  expect_refused(h, github_post_with("X-GitHub-Event", "push\xc3\x28"), "github",
+                 "event type is not valid UTF-8");
+}
+
+TEST(IngestServiceUtf8Test, ChargifyFormFieldsAreCheckedAfterPercentDecoding) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  expect_refused(h, chargify_post("id=%FF%FE&event=test"), "chargify",
+                 "event id is not valid UTF-8");
+  expect_refused(h, chargify_post("id=123&event=te%C3%28st"), "chargify",
+                 "event type is not valid UTF-8");
+}
+
+TEST(IngestServiceUtf8Test, StandardWebhookIdThatIsNotUtf8Is400) {
+  Harness h(with_standard_source());
+  h.sink.succeed_inline(true);
+  // Signed over the raw id, so it verifies; it still cannot become a header.
+  expect_refused(h, standard_post("msg_\xff", R"({"type":"user.created"})"), "hooks",
+                 "event id is not valid UTF-8");
+  ASSERT_EQ(h.send(standard_post("msg_ok", R"({"type":"user.created"})"))->only().status, 200);
+  EXPECT_EQ(h.sink.record_count(), 1u);
+}
+
+TEST(IngestServiceUtf8Test, ContentTypeParameterThatIsNotUtf8Is400) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  // The media type is acceptable; the value is copied verbatim into content-type, so all of
+  // it must be UTF-8.
+  expect_refused(h, github_post_with("Content-Type", "application/json; charset=\xff"), "github",
+                 "header content-type is not valid UTF-8");
+}
+
+TEST(IngestServiceUtf8Test, ForwardedHeaderThatIsNotUtf8Is400) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  expect_refused(h, github_post_with("User-Agent", "UA-\xc3\x28"), "github",
+                 "header user-agent is not valid UTF-8");
+  expect_refused(h, github_post_with("X-GitHub-Hook-ID", "\x80"), "github",
+                 "header x-github-hook-id is not valid UTF-8");
+  // A header that is not forwarded never becomes a record header: not this check's business.
+  auto r = h.send(github_post_with("X-Not-Forwarded", "\xff"))->only();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(h.sink.record_count(), 1u);
+}
+
+TEST(IngestServiceUtf8Test, MultiByteUtf8PassesThroughByteForByte) {
+  Harness h(with_standard_source());
+  h.sink.succeed_inline(true);
+  const std::string id = "del-\xc3\xa9-\xf0\x9f\x98\x80";  // "del-é-😀"
+  const std::string event = "push-\xe2\x82\xac";           // "push-€"
+  const std::string agent = "GitHub-Hookshot/\xc3\xa9\xf0\x9f\x9a\x80";
+  const std::string content_type = "application/json; name=\"caf\xc3\xa9\"";
+  auto headers = with(with(with(with(github_headers(kGithubBody), "X-GitHub-Delivery", id),
+                                "X-GitHub-Event", event),
+                           "User-Agent", agent),
+                      "Content-Type", content_type);
+  auto r = h.send(raw_request("POST", "/webhooks/github", headers, kGithubBody))->only();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{\"event_id\":\"" + id + "\"}");  // not \u escapes, not U+FFFD
+  ASSERT_EQ(h.sink.record_count(), 1u);
+  auto rec = h.sink.records().at(0);
+  EXPECT_EQ(record_header(rec, "event-id"), id);
+  EXPECT_EQ(record_header(rec, "event-type"), event);
+  EXPECT_EQ(record_header(rec, "http-user-agent"), agent);
+  EXPECT_EQ(record_header(rec, "content-type"), content_type);
+  EXPECT_EQ(rec.value, kGithubBody);
+
+  // Percent-decoded form fields and a Standard Webhooks id, likewise.
+  auto c = h.send(chargify_post("id=%C3%A9%F0%9F%98%80&event=t%C3%A9st"))->only();
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.body, "{\"event_id\":\"\xc3\xa9\xf0\x9f\x98\x80\"}");
+  auto s = h.send(standard_post("msg_\xc3\xa9", R"({"type":"caf\u00e9"})"))->only();
+  ASSERT_EQ(s.status, 200) << s.body;
+  auto records = h.sink.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(record_header(records[1], "event-id"), "\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_EQ(record_header(records[1], "event-type"), "t\xc3\xa9st");
+  EXPECT_EQ(record_header(records[2], "event-id"), "msg_\xc3\xa9");
+  EXPECT_EQ(record_header(records[2], "event-type"), "caf\xc3\xa9");
+}
+
+// ---- valid JSON that is not an object (SPEC §3) ----------------------------------------------
+
+TEST(IngestServiceParseTest, SignedGithubArrayBodyIs400AndNotPublished) {
+  Harness h;
+  h.sink.succeed_inline(true);
+  expect_refused(h, github_post("[1,2]"), "github", "body is not a JSON object");
+  expect_refused(h, github_post("null"), "github", "body is not a JSON object");
+  // The generic kind keeps accepting any body (shop reads no field from it).
+  EXPECT_EQ(h.send(shop_post("[1,2]"))->only().status, 200);
+}
+
 // ---- drain ------------------------------------------------------------------------------------
 
 TEST(IngestServiceDrainTest, NewWebhooksGet503AndCloseWhileAcceptedOnesFinish) {

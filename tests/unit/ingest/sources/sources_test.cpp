@@ -739,7 +739,7 @@ TEST(DropboxDescribe, ContentTypes) {
 
 TEST(DropboxDescribe, MalformedJsonIsInvalidArgument) {
   for (const std::string body : {"", "{", R"({"delta": SECRETMARKER})", R"({"a":1} trailing)",
-                                 R"({"a":[1,2,]})", "[\"\xff\"]", R"({"a":"\q"})", "nul"}) {
+                                 R"({"a":[1,2,]})", "{\"a\":\"\xff\"}", R"({"a":"\q"})", "nul"}) {
     expect_error(describe(kind(SourceKind::kDropbox), {{"Content-Type", "application/json"}}, body),
                  ErrorCode::kInvalidArgument, "SECRETMARKER");
   }
@@ -829,7 +829,7 @@ TEST(GithubDescribe, JsonBody) {
 
 TEST(GithubDescribe, WithoutRepositoryKeyIsEventId) {
   for (const std::string body : {R"({"zen":"x","hook_id":1})", R"({"repository":null})",
-                                 R"({"repository":{"full_name":42}})", "[1,2]"}) {
+                                 R"({"repository":{"full_name":42}})"}) {
     auto info = describe(kind(SourceKind::kGithub), github_headers("application/json"), body);
     ASSERT_TRUE(info.ok()) << body;
     EXPECT_EQ(info->key, "f3a1b2c4-0000-11ee-8000-000000000001") << body;
@@ -1092,26 +1092,115 @@ TEST(JsonBodies, EveryStringAndNumberIsChecked) {
        {R"("plain")", R"("")", R"("esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00")", "0", "-0",
         "7", "123456789012345678", "-123456789012345678", "1234567890123456789012345", "0.5",
         "-12.250", "1.123456789012345678901", "1e5", "1.5E-3", "-2e+2", "1e-400"}) {
-    for (const std::string& body : {R"({"a":)" + value + "}", "[" + value + " , 1 ]"}) {
+    for (const std::string& body : {R"({"a":)" + value + "}", R"({"b":[)" + value + " , 1 ]}"}) {
       EXPECT_TRUE(describe(kind(SourceKind::kDropbox), json, body).ok()) << body;
     }
   }
   for (const std::string value :
        {R"("\q")", R"("\u12")", R"("a\")", "01", "-01", "1.", "-", ".5", "+1", "1e", "1e400",
         "-1e400", "1x", "0x10", "--1", "1.2.3", "1.5.", "1e5e5", "Infinity", "NaN"}) {
-    for (const std::string& body : {R"({"a":)" + value + "}", "[" + value + " , 1 ]"}) {
+    for (const std::string& body : {R"({"a":)" + value + "}", R"({"b":[)" + value + " , 1 ]}"}) {
       expect_error(describe(kind(SourceKind::kDropbox), json, body), ErrorCode::kInvalidArgument);
     }
   }
 }
 
 TEST(JsonBodies, DeepNestingIsRefusedNotACrash) {
-  const std::string shallow = std::string(100, '[') + std::string(100, ']');
+  const std::string shallow = "{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}";
   EXPECT_TRUE(
       describe(kind(SourceKind::kDropbox), {{"Content-Type", "application/json"}}, shallow).ok());
-  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string deep = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
   expect_error(describe(kind(SourceKind::kDropbox), {{"Content-Type", "application/json"}}, deep),
                ErrorCode::kInvalidArgument);
+}
+
+// SPEC §3: for the kinds whose payload is by definition a JSON object, valid JSON with any
+// other root does not parse "for its kind" (deploy-worker would only dead-letter it).
+struct ObjectKindCase {
+  std::string label;
+  SourceSettings settings;
+  HeaderList headers;
+  std::string object_body;  // accepted
+  // The body that carries `json` (GitHub's form encoding wraps it in a payload field).
+  std::function<std::string(const std::string& json)> wrap = [](const std::string& j) { return j; };
+};
+
+void PrintTo(const ObjectKindCase& c, std::ostream* os) {
+  *os << c.label;
+}
+
+std::vector<ObjectKindCase> object_kind_cases() {
+  const HeaderList json = {{"Content-Type", "application/json"}};
+  std::vector<ObjectKindCase> cases;
+  cases.push_back({"github_json", kind(SourceKind::kGithub), github_headers("application/json"),
+                   R"({"repository":{"full_name":"o/r"}})"});
+  ObjectKindCase form{"github_form", kind(SourceKind::kGithub),
+                      github_headers("application/x-www-form-urlencoded"),
+                      R"({"repository":{"full_name":"o/r"}})"};
+  form.wrap = [](const std::string& j) { return "payload=" + codec::percent_encode(j, true); };
+  cases.push_back(std::move(form));
+  cases.push_back({"dropbox", kind(SourceKind::kDropbox), json, R"({"delta":{"users":[1]}})"});
+  cases.push_back({"standard",
+                   settings_for(SourceKind::kStandard, {kStandardVectorSecret}),
+                   {{"Content-Type", "application/json"}, {"webhook-id", "msg_1"}},
+                   R"({"type":"user.created"})"});
+  cases.push_back({"stripe", settings_for(SourceKind::kStripe, {"whsec_x"}), json,
+                   R"({"id":"evt_1","type":"invoice.paid"})"});
+  return cases;
+}
+
+class ObjectRootTest : public ::testing::TestWithParam<ObjectKindCase> {};
+
+TEST_P(ObjectRootTest, ObjectRootIsAccepted) {
+  const ObjectKindCase& c = GetParam();
+  auto info = describe(c.settings, c.headers, c.wrap(c.object_body));
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  // Whitespace around the object is still one object.
+  EXPECT_TRUE(describe(c.settings, c.headers, c.wrap(" \n" + c.object_body + " \n")).ok());
+}
+
+TEST_P(ObjectRootTest, ValidJsonThatIsNotAnObjectIs400) {
+  const ObjectKindCase& c = GetParam();
+  // Arrays (including one whose only element would pass as the payload), strings, numbers,
+  // booleans and null.
+  for (const std::string& root : std::vector<std::string>{
+           "[1,2]", "[]", " [ ] ", "[" + c.object_body + "]", R"("str")", R"("{\"id\":\"evt_1\"}")",
+           "42", "-1.5e3", "0", "null", "true", "false"}) {
+    auto info = describe(c.settings, c.headers, c.wrap(root));
+    ASSERT_FALSE(info.ok()) << root;
+    EXPECT_EQ(info.error().code, ErrorCode::kInvalidArgument) << root;
+    EXPECT_EQ(info.error().message, "body is not a JSON object") << root;
+  }
+}
+
+TEST_P(ObjectRootTest, InvalidJsonStaysInvalidJsonWhateverItsRoot) {
+  const ObjectKindCase& c = GetParam();
+  for (const std::string body : {"[1,", "[1] x", "\"open", "nul", "{} []"}) {
+    auto info = describe(c.settings, c.headers, c.wrap(body));
+    ASSERT_FALSE(info.ok()) << body;
+    EXPECT_EQ(info.error().code, ErrorCode::kInvalidArgument) << body;
+    EXPECT_EQ(info.error().message, "body is not valid JSON") << body;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ObjectKinds, ObjectRootTest, ::testing::ValuesIn(object_kind_cases()),
+                         [](const auto& info) { return info.param.label; });
+
+// The generic kind promises nothing about the payload: its body need not be JSON, and with
+// pointers configured an array root is addressable.
+TEST(HmacDescribe, AnyJsonRootIsAccepted) {
+  SourceSettings s = settings_for(SourceKind::kHmac, {"k"});
+  s.hmac.header = "X-Sig";
+  s.id = {FieldRef::From::kJsonPointer, "/0/id"};
+  const HeaderList json = {{"Content-Type", "application/json"}};
+  auto info = describe(s, json, R"([{"id":"evt_7"},2])");
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->event_id, "evt_7");
+  // A scalar root is valid JSON too; the pointer just does not resolve there.
+  expect_error(describe(s, json, "42"), ErrorCode::kInvalidArgument);
+  SourceSettings no_pointers = settings_for(SourceKind::kHmac, {"k"});
+  no_pointers.hmac.header = "X-Sig";
+  EXPECT_TRUE(describe(no_pointers, json, "[1,2]").ok());
 }
 
 TEST(Concurrency, ManyThreadsShareOneSource) {
