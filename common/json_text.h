@@ -12,7 +12,4 @@ namespace wi::json {
 void append_string(std::string& out, std::string_view text);
 std::string quote(std::string_view text);
 
-// True when `text` is valid UTF-8 (no overlongs, no surrogates).
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace wi::json

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/utf8.h"
+
 namespace wi::metrics {
 namespace {
 
@@ -22,55 +24,6 @@ bool is_valid_name(std::string_view name, bool allow_colon) {
     if (!is_name_char(name[i], i == 0, allow_colon)) return false;
   }
   return true;
-}
-
-// Length of the well-formed UTF-8 sequence at the start of `s`, or 0 if it is malformed
-// (truncated, overlong, surrogate or beyond U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view s) {
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // overlong
-    if (b0 == 0xED) hi = 0x9F;  // UTF-16 surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;  // overlong
-    if (b0 == 0xF4) hi = 0x8F;  // > U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < len) return 0;
-  const auto b1 = static_cast<unsigned char>(s[1]);
-  if (b1 < lo || b1 > hi) return 0;
-  for (std::size_t i = 2; i < len; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80 || b > 0xBF) return 0;
-  }
-  return len;
-}
-
-// Prometheus rejects a whole scrape that contains invalid UTF-8, and label values may come from
-// request data, so each malformed byte becomes U+FFFD instead.
-std::string sanitize_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  while (!s.empty()) {
-    std::size_t len = utf8_sequence_length(s);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      len = 1;
-    } else {
-      out.append(s.data(), len);
-    }
-    s.remove_prefix(len);
-  }
-  return out;
 }
 
 void append_escaped_help(std::string& out, std::string_view help) {
@@ -282,7 +235,7 @@ namespace detail {
 FamilyBase::FamilyBase(std::string name, std::string help, std::vector<std::string> label_names,
                        Kind kind)
     : name_(std::move(name)),
-      help_(sanitize_utf8(help)),
+      help_(utf8::sanitize(help)),
       label_names_(std::move(label_names)),
       kind_(kind) {}
 
@@ -306,8 +259,10 @@ class CallbackFamily final : public FamilyBase {
     }
     const std::size_t arity = label_names().size();
     std::erase_if(samples, [arity](const Registry::Sample& s) { return s.first.size() != arity; });
+    // Prometheus rejects a whole scrape that holds invalid UTF-8, and label values may come
+    // from request data: each malformed byte becomes U+FFFD instead.
     for (auto& sample : samples) {
-      for (auto& value : sample.first) value = sanitize_utf8(value);
+      for (auto& value : sample.first) value = utf8::sanitize(value);
     }
     std::stable_sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) {
       return LabelValuesLess{}(a.first, b.first);
@@ -366,7 +321,7 @@ M& Family<M>::with_impl(const Values& label_values) {
   // missed above, which try_emplace handles by returning the existing series.
   std::vector<std::string> key;
   key.reserve(label_values.size());
-  for (const auto& value : label_values) key.push_back(sanitize_utf8(value));
+  for (const auto& value : label_values) key.push_back(utf8::sanitize(value));
 
   std::unique_lock lock(mu_);
   if constexpr (std::is_same_v<M, Histogram>) {

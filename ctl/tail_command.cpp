@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/json_text.h"
+#include "common/utf8.h"
 #include "ctl/command.h"
 #include "ctl/interrupt.h"
 
@@ -19,11 +20,11 @@ namespace {
 // when they are valid UTF-8, else base64 (with "key_encoding"/"value_encoding" saying so).
 std::string to_json_line(const kafka::ConsumedRecord& rec) {
   auto text_or_base64 = [](std::string& out, const std::string& field, const std::string& bytes) {
-    bool utf8 = json::is_valid_utf8(bytes);
+    const bool text = utf8::is_valid(bytes);
     out += ",\"" + field + "\":";
-    json::append_string(out, utf8 ? bytes : codec::base64_encode(bytes));
+    json::append_string(out, text ? bytes : codec::base64_encode(bytes));
     out += ",\"" + field + "_encoding\":";
-    out += utf8 ? "\"utf8\"" : "\"base64\"";
+    out += text ? "\"utf8\"" : "\"base64\"";
   };
   std::string out = "{\"topic\":";
   json::append_string(out, rec.topic);

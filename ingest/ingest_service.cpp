@@ -7,6 +7,7 @@
 
 #include "common/codec.h"
 #include "common/json_text.h"
+#include "common/utf8.h"
 #include "common/log.h"
 #include "ingest/http_status.h"
 
@@ -53,7 +54,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 // the value, never quotes it.
 std::optional<std::string> non_utf8_header(const kafka::Headers& headers) {
   for (const auto& header : headers) {
-    if (json::is_valid_utf8(header.value)) continue;
+    if (utf8::is_valid(header.value)) continue;
     if (header.name == "event-id") return "event id is not valid UTF-8";
     if (header.name == "event-type") return "event type is not valid UTF-8";
     // content-type and http-<name>: the request header's name, lowercase as configured.

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/codec.h"
-#include "common/json_text.h"
+#include "common/utf8.h"
 
 namespace wi::chargify {
 
@@ -15,14 +15,6 @@ std::string trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return std::string(s);
-}
-
-// Length of the UTF-8 sequence starting at s[i] when it is valid, else 0.
-std::size_t valid_sequence(std::string_view s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  return json::is_valid_utf8(s.substr(i, n)) ? n : 0;
 }
 
 }  // namespace
@@ -79,7 +71,7 @@ std::string safe_text(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size();) {
-    std::size_t n = valid_sequence(value, i);
+    std::size_t n = utf8::sequence_length(value, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       ++i;

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "common/utf8.h"
+
 namespace wi::json {
 namespace {
 
@@ -90,61 +92,9 @@ TEST(JsonQuoteTest, OutputIsAlwaysValidUtf8) {
   for (int a = 0; a < 256; ++a) {
     for (int b = 0; b < 256; ++b) {
       const std::string q = quote(bytes({a, b}));
-      ASSERT_TRUE(is_valid_utf8(q)) << std::hex << a << " " << b;
+      ASSERT_TRUE(utf8::is_valid(q)) << std::hex << a << " " << b;
     }
   }
-}
-
-// ---- is_valid_utf8 ----------------------------------------------------------------------------
-
-TEST(Utf8Test, AcceptsValidText) {
-  EXPECT_TRUE(is_valid_utf8(""));
-  EXPECT_TRUE(is_valid_utf8("plain ascii"));
-  EXPECT_TRUE(is_valid_utf8(std::string("nul\0inside", 10)));
-  EXPECT_TRUE(is_valid_utf8("\xC2\x80"));          // U+0080, smallest 2-byte
-  EXPECT_TRUE(is_valid_utf8("\xDF\xBF"));          // U+07FF
-  EXPECT_TRUE(is_valid_utf8("\xE0\xA0\x80"));      // U+0800, smallest 3-byte
-  EXPECT_TRUE(is_valid_utf8("\xED\x9F\xBF"));      // U+D7FF, just below the surrogates
-  EXPECT_TRUE(is_valid_utf8("\xEE\x80\x80"));      // U+E000, just above them
-  EXPECT_TRUE(is_valid_utf8("\xEF\xBF\xBF"));      // U+FFFF
-  EXPECT_TRUE(is_valid_utf8("\xF0\x90\x80\x80"));  // U+10000, smallest 4-byte
-  EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80"));  // 😀
-  EXPECT_TRUE(is_valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF, the largest
-  EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9 \xF0\x9F\x8D\xB5 ok"));
-}
-
-TEST(Utf8Test, RejectsOverlongs) {
-  EXPECT_FALSE(is_valid_utf8("\xC0\x80"));  // NUL in two bytes
-  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));  // '/'
-  EXPECT_FALSE(is_valid_utf8("\xC1\xBF"));
-  EXPECT_FALSE(is_valid_utf8("\xE0\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xE0\x9F\xBF"));  // U+07FF in three bytes
-  EXPECT_FALSE(is_valid_utf8("\xF0\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xF0\x8F\xBF\xBF"));  // U+FFFF in four bytes
-}
-
-TEST(Utf8Test, RejectsSurrogates) {
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));              // U+D800
-  EXPECT_FALSE(is_valid_utf8("\xED\xBF\xBF"));              // U+DFFF
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\xBD\xED\xB8\x80"));  // CESU-8 style pair
-}
-
-TEST(Utf8Test, RejectsTruncatedSequences) {
-  EXPECT_FALSE(is_valid_utf8("\xC3"));
-  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));
-  EXPECT_FALSE(is_valid_utf8("\xF0\x9F\x98"));
-  EXPECT_FALSE(is_valid_utf8("ok\xF0\x9F\x98"));
-  EXPECT_FALSE(is_valid_utf8("\xE2\x82z"));  // a non-continuation byte cuts it short
-}
-
-TEST(Utf8Test, RejectsInvalidBytes) {
-  EXPECT_FALSE(is_valid_utf8("\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xBF"));
-  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\xF5\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xF8\x88\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xFE"));
-  EXPECT_FALSE(is_valid_utf8("\xFF"));
 }
 
 }  // namespace

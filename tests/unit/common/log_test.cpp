@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "common/json_text.h"
+#include "common/utf8.h"
 #include "common/secret.h"
 
 namespace wi::log {
@@ -235,7 +235,7 @@ TEST_F(LogTest, JsonEscapesAwkwardMessages) {
   get("log_test")->info("{}", msg);
   auto lines = lines_of(output());
   ASSERT_EQ(lines.size(), 1u) << output();  // the newline in the message did not split the line
-  EXPECT_TRUE(json::is_valid_utf8(lines[0]));
+  EXPECT_TRUE(utf8::is_valid(lines[0]));
   auto fields = FlatJson::parse(lines[0]);
   ASSERT_TRUE(fields.has_value()) << lines[0];
   EXPECT_EQ(fields->at("msg"), "quote\" backslash\\ newline\n tab\t bell\x07 bad\xEF\xBF\xBD end");
