@@ -80,6 +80,18 @@ def setUpModule():
         print(f"compose-image: {line}", flush=True)
 
 
+def running(pid):
+    """True while `pid` is a live process. A zombie has exited: dockerd's parent is init, which
+    here may reap it seconds later, and engine.sh's stop (deploy/owner_watchdog.sh terminate)
+    rightly counts it as stopped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # The state follows the command name in parentheses, which may itself hold ") ".
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def tearDownModule():
     project, engine = ENV.get("project"), ENV.get("engine")
     problems = []
@@ -91,7 +103,7 @@ def tearDownModule():
         project.log.close()
     if engine:
         engine.stop()
-        if Path(f"/proc/{engine.pid}").exists():
+        if running(engine.pid):
             problems.append(f"dockerd (pid {engine.pid}) still running after stop")
         leftover = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
                     if line.split()[1].startswith(ENV["tmp"])]
