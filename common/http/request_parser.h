@@ -108,7 +108,12 @@ class RequestParser {
   std::size_t body_capacity() const {
     return body_.capacity() > std::string().capacity() ? body_.capacity() : 0;
   }
-  bool started() const { return bytes_seen_ > 0; }
+  // A byte of the request itself has arrived. Empty lines before the request line do not
+  // count (RFC 9112 §2.2: a server ignores them, e.g. the stray CRLF some clients send after a
+  // body): a connection that sent only those is idle, not in the middle of a request.
+  bool started() const {
+    return state_ != State::kHead || request_line_done_ || (!line_.empty() && line_ != "\r");
+  }
   // Head bytes searched for line ends since construction; never more than the head bytes
   // consumed. Exposed so tests can prove no byte is scanned twice.
   std::uint64_t bytes_scanned() const { return bytes_scanned_; }

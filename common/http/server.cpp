@@ -50,6 +50,7 @@ struct Connection {
   // The minimum-rate window: when it began and parser.bytes_seen() then.
   SteadyClock::time_point rate_window_start{};
   std::uint64_t rate_window_bytes = 0;
+  // When the current request's first byte arrived (leading empty lines do not count).
   SteadyClock::time_point request_started{};
   SteadyClock::time_point head_done{};
   SteadyClock::time_point last_activity = SteadyClock::now();
@@ -63,6 +64,8 @@ struct HttpServer::Impl {
   Pistache::Tcp::Listener listener;
   std::shared_ptr<spdlog::logger> log = log::get("http");
   std::atomic<bool> draining{false};
+  // When begin_drain() was called: requests begun since are not waited for (receiving_requests).
+  std::atomic<SteadyClock::time_point> drain_began{SteadyClock::time_point::max()};
   std::atomic<bool> running{false};
   std::atomic<std::size_t> awaiting{0};
   BodyBudget budget;
@@ -197,8 +200,15 @@ struct HttpServer::Impl {
     std::weak_ptr<Peer> weak_peer = peer;
     return [this, weak_conn, weak_peer](Response response) {
       auto c = weak_conn.lock();
-      auto p = weak_peer.lock();
       if (!c) return;  // the client left and onDisconnection counted the answer
+      if (!running.load()) {
+        // After stop() (a delivery callback at teardown): the reactor is gone, so is the way
+        // to write.
+        std::lock_guard lock(c->mu);
+        answered_locked(*c);
+        return;
+      }
+      auto p = weak_peer.lock();
       if (!p) {
         std::lock_guard lock(c->mu);
         answered_locked(*c);  // the client left; nothing to write to
@@ -351,6 +361,14 @@ struct HttpServer::Impl {
     return !conn.closed && !conn.awaiting && !conn.closing && conn.parser.started();
   }
 
+  // What the drain waits for: a request that had begun arriving before it did. One begun
+  // since gets the handler's quick 503 when its head is complete (or is refused with the
+  // others at the cutoff); counting it would let steady traffic hold every drain to its
+  // deadline. Caller holds conn.mu.
+  bool receiving_since_before_drain_locked(const Connection& conn) const {
+    return receiving_locked(conn) && conn.request_started < drain_began.load();
+  }
+
   std::vector<std::shared_ptr<Connection>> all_connections() {
     std::lock_guard lock(registry_mu);
     std::vector<std::shared_ptr<Connection>> all;
@@ -363,13 +381,50 @@ struct HttpServer::Impl {
     std::size_t n = 0;
     for (auto& conn : all_connections()) {
       std::lock_guard lock(conn->mu);
-      if (receiving_locked(*conn)) ++n;
+      if (receiving_since_before_drain_locked(*conn)) ++n;
     }
     return n;
   }
 
+  // An answer the sweep owes a connection, with what it tells the handler.
+  struct Overdue {
+    const RequestHead* head;  // nullptr while the head is incomplete
+    const char* reason;
+    Response response;
+    bool drops_body;  // the parser is reset now: nothing of the request is handled
+  };
+
+  // Which of the timeouts, the minimum body rate or (with `refuse_receiving`) the drain's
+  // cutoff the connection's request has run into, if any. Decides only: the caller acts once
+  // it knows the answer can be written. Caller holds conn.mu.
+  std::optional<Overdue> overdue_locked(Connection& conn, SteadyClock::time_point now,
+                                        bool refuse_receiving) {
+    const auto state = conn.parser.state();
+    const RequestHead* head = conn.head_seen ? &conn.parser.head() : nullptr;
+    if (refuse_receiving && receiving_locked(conn)) {
+      Response r = json_error(503, "shutting down: the request did not arrive in time; retry");
+      r.headers.push_back({"Retry-After", "1"});
+      return Overdue{head, "request still being received at the drain's receive cutoff",
+                     std::move(r), true};
+    }
+    if (conn.parser.started() && state == RequestParser::State::kHead &&
+        now - conn.request_started > options.header_timeout) {
+      return Overdue{nullptr, "request head not received in time",
+                     json_error(408, "request timeout"), false};
+    }
+    if (state == RequestParser::State::kBody && now - conn.head_done > options.body_timeout) {
+      return Overdue{head, "request body not received in time", json_error(408, "request timeout"),
+                     false};
+    }
+    if (state == RequestParser::State::kBody && body_too_slow_locked(conn, now)) {
+      return Overdue{head, "request body slower than the minimum rate",
+                     json_error(408, "request body too slow"), false};
+    }
+    return std::nullopt;
+  }
+
   // Runs the timeouts, the minimum body rate and the drain's idle closes on every connection;
-  // with `refuse_receiving` (the drain's deadline has passed) every request still being
+  // with `refuse_receiving` (the drain's receive cutoff has passed) every request still being
   // received is answered 503 as well. Returns how many it refused. Safe to run on two threads
   // at once: each connection is decided under its lock, and one answered is `awaiting`.
   std::size_t sweep(bool refuse_receiving = false) {
@@ -377,49 +432,39 @@ struct HttpServer::Impl {
     auto now = SteadyClock::now();
     for (auto& conn : all_connections()) {
       std::shared_ptr<Peer> peer;
-      std::optional<Answer> answer;
+      std::optional<Overdue> overdue;
       {
         std::lock_guard lock(conn->mu);
         if (conn->closed || conn->awaiting || conn->closing) continue;
-        auto state = conn->parser.state();
-        if (refuse_receiving && receiving_locked(*conn)) {
-          handler.on_rejected(conn->head_seen ? &conn->parser.head() : nullptr, 503,
-                              "request still being received at the drain deadline");
-          conn->parser.reset();  // frees the body buffer now; nothing of it is handled
-          release_body_locked(*conn);
-          Response r = json_error(503, "shutting down: the request did not arrive in time; retry");
-          r.headers.push_back({"Retry-After", "1"});
-          answer = Answer{std::move(r), true};
-        } else if (conn->parser.started() && state == RequestParser::State::kHead &&
-                   now - conn->request_started > options.header_timeout) {
-          handler.on_rejected(nullptr, 408, "request head not received in time");
-          answer = Answer{json_error(408, "request timeout"), true};
-        } else if (state == RequestParser::State::kBody &&
-                   now - conn->head_done > options.body_timeout) {
-          handler.on_rejected(&conn->parser.head(), 408, "request body not received in time");
-          answer = Answer{json_error(408, "request timeout"), true};
-        } else if (state == RequestParser::State::kBody && body_too_slow_locked(*conn, now)) {
-          handler.on_rejected(&conn->parser.head(), 408, "request body slower than the minimum rate");
-          answer = Answer{json_error(408, "request body too slow"), true};
-        } else if (!conn->parser.started() &&
-                   (draining || now - conn->last_activity > options.idle_timeout)) {
+        if (!conn->parser.started() &&
+            (draining || now - conn->last_activity > options.idle_timeout)) {
           // Idle keep-alive connection: close quietly. Safe here: `closed` is false under
           // the lock, and Pistache closes the fd only after reporting the disconnection.
           conn->closing = true;
           ::shutdown(conn->fd, SHUT_RDWR);
           continue;
-        } else {
+        }
+        overdue = overdue_locked(*conn, now, refuse_receiving);
+        if (!overdue) continue;
+        peer = conn->peer.lock();
+        if (!peer) {
+          // The client is gone (Pistache reports the disconnection next): nothing is sent, so
+          // nothing is counted, and no later byte may reach the parser mid-request.
+          conn->closing = true;
           continue;
         }
-        peer = conn->peer.lock();
-        if (!peer) continue;
+        handler.on_rejected(overdue->head, overdue->response.status, overdue->reason);
+        if (overdue->drops_body) {
+          conn->parser.reset();  // frees the body buffer now; nothing of it is handled
+          release_body_locked(*conn);
+        }
         conn->awaiting = true;
         conn->closing = true;
         awaiting.fetch_add(1);
       }
-      if (answer->response.status == 503) ++refused;
-      answer->response.close = true;
-      write(conn, peer, serialize(answer->response), true, true);
+      if (overdue->drops_body) ++refused;
+      overdue->response.close = true;
+      write(conn, peer, serialize(overdue->response), true, true);
     }
     return refused;
   }
@@ -545,6 +590,7 @@ std::uint16_t HttpServer::port() const {
 }
 
 void HttpServer::begin_drain() {
+  impl_->drain_began = SteadyClock::now();
   impl_->draining = true;
   // Close the idle keep-alive connections now rather than at the next tick: each is a request
   // that could still start.

@@ -5,15 +5,20 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http/server.h"
+#include "ingest/drain.h"
 #include "tests/support/eventually.h"
 #include "tests/support/raw_http.h"
 
@@ -23,7 +28,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Answers every request on its own thread (echoing the body), or holds the responders when
-// told to, like requests waiting for Kafka.
+// told to, like requests waiting for Kafka. After begin_drain() every head gets the quick 503
+// + Connection: close, as ingestd's service answers during the drain.
 class ThreadedEchoHandler final : public http::RequestHandler {
  public:
   explicit ThreadedEchoHandler(bool hold) : hold_(hold), worker_([this] { run(); }) {}
@@ -36,7 +42,14 @@ class ThreadedEchoHandler final : public http::RequestHandler {
     worker_.join();
   }
 
-  http::HeadDecision on_head(const http::RequestHead&) override { return {std::nullopt, 1 << 20}; }
+  http::HeadDecision on_head(const http::RequestHead&) override {
+    if (draining_) {
+      http::Response refusal = http::json_error(503, "shutting down");
+      refusal.close = true;
+      return {std::move(refusal), 0};
+    }
+    return {std::nullopt, 1 << 20};
+  }
   void handle(http::Request request, http::Responder respond) override {
     std::lock_guard lock(mu_);
     queue_.emplace_back(std::move(request.body), std::move(respond));
@@ -53,6 +66,7 @@ class ThreadedEchoHandler final : public http::RequestHandler {
     std::lock_guard lock(mu_);
     return answered_;
   }
+  void begin_drain() { draining_ = true; }
   // Answers what is held (hold mode).
   void release() {
     std::lock_guard lock(mu_);
@@ -84,6 +98,7 @@ class ThreadedEchoHandler final : public http::RequestHandler {
   std::size_t answered_ = 0;
   bool hold_;
   bool stop_ = false;
+  std::atomic<bool> draining_{false};
   std::thread worker_;
 };
 
@@ -218,6 +233,105 @@ TEST(HttpServer, TheMinimumBodyRateStillHoldsDuringTheDrain) {
   EXPECT_TRUE(slow.closed_by_peer());
   EXPECT_EQ(server.receiving_requests(), 0u);
   EXPECT_EQ(handler.received(), 0u);
+  server.stop();
+}
+
+TEST(HttpServer, DrainClosesAKeepAliveConnectionThatSentOnlyAStrayCrlf) {
+  // RFC 9112 §2.2: a CRLF after a body is no request; the connection is idle, not receiving.
+  ThreadedEchoHandler handler(/*hold=*/false);
+  http::HttpServer server(loopback_options(), handler);
+  ASSERT_TRUE(server.start().ok());
+  RawConnection conn(server.port());
+  ASSERT_TRUE(conn.send(make_request("POST", "/echo", {}, "body")));
+  ASSERT_TRUE(conn.read_response(5s));
+  ASSERT_TRUE(conn.send("\r\n"));
+  RawConnection heading(server.port());  // a real request, sent after the CRLF: now seen
+  ASSERT_TRUE(heading.send("POST /echo HTTP/1.1\r\n"));
+  ASSERT_TRUE(eventually([&] { return server.receiving_requests() == 1; }, 5s));
+
+  server.begin_drain();
+  EXPECT_TRUE(conn.closed_by_peer(2s)) << "the drain waited on a stray CRLF";
+  EXPECT_EQ(server.receiving_requests(), 1u);
+  server.stop();
+}
+
+// The drain of ingest/drain.h over this server: a handler with nothing to flush.
+ingest::DrainSteps drain_steps(http::HttpServer& server, ThreadedEchoHandler& handler,
+                               std::atomic<bool>& began) {
+  ingest::DrainSteps steps;
+  steps.stop_accepting = [&] {
+    handler.begin_drain();
+    server.begin_drain();
+    began = true;
+  };
+  steps.unanswered = [&] { return static_cast<std::int64_t>(server.awaiting_responses()); };
+  steps.receiving = [&] { return static_cast<std::int64_t>(server.receiving_requests()); };
+  steps.refuse_receiving = [&] { return static_cast<std::int64_t>(server.refuse_receiving()); };
+  steps.awaiting_verdict = [] { return std::int64_t{0}; };
+  steps.flush = [](std::chrono::milliseconds) { return Status(); };
+  return steps;
+}
+
+TEST(HttpServer, ADrainUnderSteadyTrafficEndsWhenTheRequestsBegunBeforeItAreDone) {
+  // A deploy under load: while the drain waits for the one upload in flight at SIGTERM, new
+  // clients keep connecting, some sending a whole head (the quick 503), some only part of
+  // one. Neither kind may hold the drain to its cutoff or make it report "incomplete".
+  ThreadedEchoHandler handler(/*hold=*/false);
+  http::HttpServer server(loopback_options(), handler);
+  ASSERT_TRUE(server.start().ok());
+  const std::string body(100, 'b');
+  const std::string request = make_request("POST", "/echo", {}, body);
+  RawConnection uploading(server.port());
+  ASSERT_TRUE(uploading.send(head_of(request, 10)));
+  ASSERT_TRUE(eventually([&] { return server.receiving_requests() == 1; }, 5s));
+
+  std::atomic<bool> began{false};
+  std::atomic<bool> stop_traffic{false};
+  std::atomic<int> quick_503s{0};
+  std::atomic<int> partial_heads{0};
+  std::thread traffic([&] {
+    while (!began) std::this_thread::sleep_for(1ms);
+    std::vector<std::unique_ptr<RawConnection>> open;  // partial heads stay open
+    while (!stop_traffic) {
+      RawConnection whole(server.port());
+      if (whole.send(make_request("POST", "/echo", {}, "late"))) {
+        auto answer = whole.read_response(2s);
+        if (answer && answer->status == 503) ++quick_503s;
+      }
+      open.push_back(std::make_unique<RawConnection>(server.port()));
+      if (open.back()->send("POST /echo HTTP/1.1\r\nHost: x\r\n")) ++partial_heads;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+
+  SystemClock clock;
+  ingest::DrainOptions options;
+  options.timeout = 5s;
+  options.delivery_bound = 1s;  // the cutoff is the 5 s timeout
+  auto steps = drain_steps(server, handler, began);
+  auto drained = std::async(std::launch::async, [&] {
+    return ingest::drain(steps, options, clock,
+                         [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+  });
+  ASSERT_TRUE(eventually([&] { return partial_heads >= 10 && quick_503s >= 10; }, 5s))
+      << partial_heads << " partial heads, " << quick_503s << " quick 503s";
+  const auto completed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(uploading.send(request.substr(head_of(request, 10).size())));
+  auto done = uploading.read_response(5s);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+
+  ASSERT_EQ(drained.wait_for(2s), std::future_status::ready)
+      << "the drain waited for requests begun during it";
+  const auto ended_after = std::chrono::steady_clock::now() - completed;
+  auto report = drained.get();
+  stop_traffic = true;
+  traffic.join();
+  EXPECT_TRUE(report.complete()) << report.unanswered << " unanswered, " << report.receiving
+                                 << " receiving";
+  EXPECT_EQ(report.refused, 0);
+  EXPECT_LT(ended_after, 1s);
+  EXPECT_EQ(handler.received(), 1u) << "only the upload begun before the drain was handled";
   server.stop();
 }
 

@@ -270,6 +270,20 @@ TEST(RequestParserTest, BytesSeenStartedAndReset) {
   EXPECT_EQ(p.body(), "");
 }
 
+TEST(RequestParserTest, LeadingEmptyLinesDoNotStartARequest) {
+  // RFC 9112 §2.2: a stray CRLF after a previous body is no request yet; a drain must not wait
+  // for it, and the idle timeout, not the header timeout, applies to it.
+  RequestParser p;
+  p.feed("\r\n\n\r", 4);
+  EXPECT_FALSE(p.started());
+  EXPECT_EQ(p.bytes_seen(), 4u);
+  p.feed("\nG", 2);
+  EXPECT_TRUE(p.started());
+  p.feed("ET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(p.state(), State::kHeadReady);
+  EXPECT_EQ(p.head().method, "GET");
+}
+
 TEST(RequestParserTest, FeedAfterCompleteOrFailedConsumesNothing) {
   RequestParser p;
   std::string req = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
