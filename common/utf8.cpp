@@ -3,6 +3,7 @@
 namespace wi::utf8 {
 
 std::size_t sequence_length(std::string_view s, std::size_t at) {
+  if (at >= s.size()) return 0;
   const auto b0 = static_cast<unsigned char>(s[at]);
   if (b0 < 0x80) return 1;
   // The second byte's range excludes overlongs, surrogates and code points past U+10FFFF

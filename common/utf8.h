@@ -9,7 +9,8 @@
 namespace wi::utf8 {
 
 // Length of the well-formed UTF-8 sequence starting at s[at] (1 to 4), or 0 when it is
-// malformed: truncated, overlong, a UTF-16 surrogate, beyond U+10FFFF, or a stray byte.
+// malformed: truncated, overlong, a UTF-16 surrogate, beyond U+10FFFF, or a stray byte; 0
+// too when `at` is at or past the end.
 std::size_t sequence_length(std::string_view s, std::size_t at = 0);
 
 // True when all of `s` is well-formed UTF-8.

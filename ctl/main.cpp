@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 reports a misspelt command as "A subcommand is required": name it instead.
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty() &&
-        !app.remaining().empty()) {
+        !app.remaining().empty() && !app.remaining().front().starts_with("-")) {
       std::cerr << "ingestctl: unknown command '" << app.remaining().front()
                 << "' (commands: topics, tail, replay, redrive, send, bench, token; see --help)\n";
       return kExitUsage;

@@ -42,7 +42,9 @@ gone_within() {
 alive() {
   local stat
   kill -0 "$1" 2>/dev/null || return 1
-  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  # Unreadable (a /proc mounted with hidepid, or it exited just now): kill -0's word stands,
+  # and the next poll sees it gone.
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
   # The state follows the command name in parentheses, which may itself hold ") ".
   stat=${stat##*) }
   [[ ${stat:0:1} != Z ]]
@@ -62,9 +64,9 @@ watch_owner() {
   shift 3
   (
     trap '' INT TERM HUP
-    while kill -0 "$owner" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+    while alive "$owner" && alive "$child"; do sleep 1; done
     rm -f "$pidfile"
-    if kill -0 "$child" 2>/dev/null; then "$@"; fi
+    if alive "$child"; then "$@"; fi
   ) </dev/null >/dev/null 2>&1 &
   echo $! >"$pidfile"
 }

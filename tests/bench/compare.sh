@@ -43,9 +43,9 @@ die() { echo "compare: $*" >&2; exit 1; }
 [[ -x "$INGESTD" && -x "$INGESTCTL" ]] || die "build ingestd and ingestctl first (BUILD_DIR=$BUILD_DIR)"
 
 # shellcheck source=tests/bench/lib.sh
-source "$ROOT/tests/bench/lib.sh"  # free_port, start_kafka, kafka_pid, wait_healthy, bench_cleanup
-# shellcheck source=deploy/owner_watchdog.sh
-source "$ROOT/deploy/owner_watchdog.sh"  # terminate, watch_owner, stop_watchdog
+# free_port, start_kafka, kafka_pid, wait_healthy, bench_cleanup, and (from
+# deploy/owner_watchdog.sh) terminate, watch_owner, stop_watchdog
+source "$ROOT/tests/bench/lib.sh"
 
 SERVER_PID=
 BENCH_PID=

@@ -4,6 +4,9 @@
 # scratch directory it owns), INGESTD and INGESTCTL, and calls bench_cleanup from its EXIT
 # trap so that nothing is left running however the script ends.
 
+# shellcheck source=deploy/owner_watchdog.sh
+source "$ROOT/deploy/owner_watchdog.sh"  # terminate (stop_ingestd), watch_owner, stop_watchdog
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 KAFKA_PORT=$(free_port)
 CONTROLLER_PORT=$(free_port)
@@ -31,7 +34,8 @@ kafka_pid() { cat "$WORK/kafka/broker.pid"; }
 wait_healthy() {
   local name=$1 pid=$2 port=$3 log=$4 limit=${5:-60}
   local deadline=$((SECONDS + limit))
-  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+  # --max-time: a listener that accepts and never answers must not outlast the deadline.
+  until curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$log" >&2
       echo "bench: $name exited before it answered /healthz (the end of its log above)" >&2
@@ -53,9 +57,12 @@ start_ingestd() {
   INGESTD_PID=$!
   wait_healthy ingestd "$INGESTD_PID" "$INGEST_PORT" "$WORK/ingestd.log"
 }
+# Bounded: ingestd takes SIGTERM only once it serves (it blocks the signal before that), so one
+# stuck while starting is killed after the grace rather than waited for forever.
 stop_ingestd() {
   [[ -n "$INGESTD_PID" ]] || return 0
-  kill -TERM "$INGESTD_PID" 2>/dev/null && wait "$INGESTD_PID" || true
+  terminate "$INGESTD_PID" 15 || true
+  wait "$INGESTD_PID" 2>/dev/null || true  # reap it (it is our child)
   INGESTD_PID=
 }
 

@@ -85,6 +85,8 @@ class DeployWorkerTest : public ::testing::Test {
       });
     });
     ASSERT_TRUE(consuming) << "the worker never committed a ping\n" << worker.log();
+    // A valid configuration's startup line (WorkerParts::announce) was logged.
+    EXPECT_NE(worker.log().find("deploy agent host="), std::string::npos) << worker.log();
   }
 
   Push push(const std::string& after, const std::string& before = kZeroSha) {

@@ -129,6 +129,9 @@ class DropboxWorkerTest : public ::testing::Test {
     ASSERT_TRUE(eventually([&] { return latest_cursors(topics.cursors).count(account); }, 30s))
         << worker.log();
     ASSERT_TRUE(dropbox_quiescent(group_, topics)) << worker.log();
+    // A valid configuration's startup line (WorkerParts::announce) was logged.
+    EXPECT_NE(worker.log().find("dropbox worker: notifications="), std::string::npos)
+        << worker.log();
   }
 
   // Waits until `topic` holds at least `n` records.

@@ -58,7 +58,9 @@ worker::WorkerDescription chargify_worker_description() {
     fulfiller->handler().attach_metrics(registry);
     const auto& config = fulfiller->config();
     worker::WorkerParts parts;
-    parts.announce = [&config] {  // config lives in the handler, which parts own
+    // The fulfiller (its config) lives in the handler, which parts own.
+    parts.announce = [fulfiller = fulfiller.get()] {
+      const auto& config = fulfiller->config();
       auto log = log::get("chargify-worker");
       if (config.products.empty()) {
         log->warn("no chargify.products configured: every signup is skipped as an unknown product");

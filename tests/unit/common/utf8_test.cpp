@@ -72,6 +72,9 @@ TEST(Utf8Test, SequenceLengthAtAnOffset) {
   EXPECT_EQ(sequence_length(s, 10), 0u);
   EXPECT_EQ(sequence_length(s, 2), 0u);  // a continuation byte does not start a sequence
   EXPECT_EQ(sequence_length("\xE2\x82", 0), 0u);  // the string ends inside it
+  EXPECT_EQ(sequence_length("", 0), 0u);           // nothing there: never a read past the end
+  EXPECT_EQ(sequence_length(s, s.size()), 0u);
+  EXPECT_EQ(sequence_length(s, s.size() + 5), 0u);
 }
 
 // ---- sanitize ---------------------------------------------------------------------------------
