@@ -42,6 +42,12 @@ std::size_t on_reply(char* data, std::size_t size, std::size_t count, void* user
   return n;
 }
 
+// Non-zero aborts the transfer: the caller asked to abandon it (see mail::Cancelled).
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancelled = static_cast<const Cancelled*>(user);
+  return *cancelled && (*cancelled)() ? 1 : 0;
+}
+
 int reply_code(const std::string& line) {
   if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
       !std::isdigit(static_cast<unsigned char>(line[1])) ||
@@ -78,6 +84,9 @@ SendError transport_error(CURLcode code, const char* detail) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
       return {Error::unavailable(std::move(message)), 0, true};
+    case CURLE_ABORTED_BY_CALLBACK:
+      // Mid-exchange, like a dropped line: the server may or may not have the message.
+      return {Error::unavailable("smtp: abandoned because the worker is stopping"), 0};
     default:
       // Connection refused or dropped, DNS, TLS, timeouts: the server may be back soon, and
       // after the runtime's last attempt the record is dead-lettered with this reason anyway.
@@ -108,7 +117,7 @@ CurlSmtpMailer::CurlSmtpMailer(SmtpOptions options) : options_(std::move(options
   global_init();
 }
 
-SendResult CurlSmtpMailer::send(const OutgoingMail& mail) {
+SendResult CurlSmtpMailer::send(const OutgoingMail& mail, const Cancelled& cancelled) {
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
   if (!easy) return SendError{Error::internal("smtp: cannot create a curl handle"), 0, true};
   CURL* c = easy.get();
@@ -140,6 +149,11 @@ SendResult CurlSmtpMailer::send(const OutgoingMail& mail) {
   curl_easy_setopt(c, CURLOPT_READDATA, &exchange);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &exchange);
+  // curl calls this about once a second while waiting, and more often while data moves: a
+  // non-zero return aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &cancelled);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (options_.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file->c_str());
   if (options_.username) curl_easy_setopt(c, CURLOPT_USERNAME, options_.username->c_str());
   if (options_.password) {

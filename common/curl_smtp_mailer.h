@@ -31,7 +31,7 @@ struct SmtpOptions {
 class CurlSmtpMailer final : public Mailer {
  public:
   explicit CurlSmtpMailer(SmtpOptions options);
-  SendResult send(const OutgoingMail& mail) override;
+  SendResult send(const OutgoingMail& mail, const Cancelled& cancelled) override;
 
  private:
   SmtpOptions options_;

@@ -10,6 +10,7 @@
 // none it may have, unless no connection was made (SendError::not_delivered). Nothing here logs addresses or content.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,16 @@ class [[nodiscard]] SendResult {
   bool ok_ = true;
 };
 
+// Polled while a send is in progress; true abandons it (a worker stopping: SPEC §5 gives it
+// 10 s to exit, and an SMTP exchange may wait out a 30 s timeout). An abandoned send fails
+// retryable, like a dropped connection: the server may or may not have the message.
+using Cancelled = std::function<bool()>;
+
 // Thread-safe in the real adapter; a worker calls it from its one consumer thread.
 class Mailer {
  public:
   virtual ~Mailer() = default;
-  virtual SendResult send(const OutgoingMail& mail) = 0;
+  virtual SendResult send(const OutgoingMail& mail, const Cancelled& cancelled) = 0;
 };
 
 }  // namespace wi::mail

@@ -23,7 +23,7 @@ namespace wi::fakes {
 
 class FakeMailer final : public mail::Mailer {
  public:
-  mail::SendResult send(const mail::OutgoingMail& mail) override {
+  mail::SendResult send(const mail::OutgoingMail& mail, const mail::Cancelled&) override {
     std::function<void(const mail::OutgoingMail&)> hook;
     {
       std::lock_guard lock(mu_);

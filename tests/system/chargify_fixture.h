@@ -5,11 +5,15 @@
 // (tests/system/chargify_mail_reader.py), never matched as text.
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -294,6 +298,59 @@ inline std::string catalog_yaml(const std::string& attachment) {
          "    session.timeout.ms: \"6000\"\n"
          "    heartbeat.interval.ms: \"500\"\n";
 }
+
+// An SMTP server that hangs: it greets, takes the client's first command and never answers
+// (a relay stuck behind a full disk, say). One connection at a time, until destroyed.
+class HungSmtpServer {
+ public:
+  HungSmtpServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("HungSmtpServer: cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~HungSmtpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+    for (int c : clients_) ::close(c);
+  }
+  HungSmtpServer(const HungSmtpServer&) = delete;
+  HungSmtpServer& operator=(const HungSmtpServer&) = delete;
+
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  // Clients whose first command arrived: an exchange is under way and waiting for a reply.
+  int waiting() const { return waiting_.load(); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      clients_.push_back(c);
+      static constexpr char kGreeting[] = "220 hung.example ESMTP\r\n";
+      if (::send(c, kGreeting, sizeof kGreeting - 1, MSG_NOSIGNAL) < 0) continue;
+      char buf[512];
+      if (::recv(c, buf, sizeof buf, 0) > 0) ++waiting_;  // EHLO, never answered
+    }
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> waiting_{0};
+  std::vector<int> clients_;
+  std::thread thread_;
+};
 
 class ChargifyWorkerProcess {
  public:

@@ -357,6 +357,30 @@ TEST_F(ChargifyWorkerSystem, SmtpsUrlSpeaksTlsFromTheFirstByte) {
   EXPECT_EQ(worker.outcome_sample("sent"), 1);
 }
 
+// SPEC §5: a stopping worker exits 0 within 10 s. An SMTP exchange stuck on a server that
+// never answers would otherwise hold it for SMTP_TIMEOUT_S (30 s by default); it is abandoned
+// instead, and the record stays uncommitted for whoever owns the partition next.
+TEST_F(ChargifyWorkerSystem, SigtermDuringAHungSmtpExchangeExitsWithinTenSeconds) {
+  [[maybe_unused]] auto [smtp, ingestd, topics] = start_edge();
+  HungSmtpServer hung;
+  ChargifyWorkerProcess worker(scratch_.path(), yaml_, topics, smtp, {{"SMTP_URL", hung.url()}});
+  ASSERT_EQ(post(signup_for("hung", 1)), 200);
+  ASSERT_TRUE(eventually([&] { return hung.waiting() >= 1; }, 60s)) << worker.log();
+
+  const auto signalled = std::chrono::steady_clock::now();
+  worker.process().signal(SIGTERM);
+  EXPECT_EQ(worker.process().wait(10s), 0) << "not stopped within 10 s\n" << worker.log();
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  EXPECT_LT(took, 10s);
+  EXPECT_NE(worker.log().find("smtp: abandoned because the worker is stopping"),
+            std::string::npos)
+      << worker.log();
+  EXPECT_EQ(committed(), 0) << "the abandoned record must be handled again";
+  std::cout << "stopped in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+            << " ms with an SMTP exchange hung\n";
+}
+
 TEST_F(ChargifyWorkerSystem, BadCatalogStopsStartupListingEveryProblem) {
   SmtpRecorder smtp;
   const std::string yaml =

@@ -169,7 +169,10 @@ HandleResult ChargifyHandler::fulfil(const Signup& signup, const Product& produc
   }
   mail::OutgoingMail mail{config_.from_address, {signup.email}, std::move(*message)};
   const auto started = clock_.steady_now();
-  auto sent = mailer_.send(mail);
+  // A stopping worker abandons a slow exchange instead of waiting out SMTP_TIMEOUT_S: the
+  // record is retried by whoever owns the partition next (the "sending" entry makes that a
+  // resend with the same Message-ID).
+  auto sent = mailer_.send(mail, context.stopping);
   if (metrics_) {
     metrics_->smtp_seconds(std::chrono::duration<double>(clock_.steady_now() - started).count());
   }
@@ -196,7 +199,8 @@ HandleResult ChargifyHandler::fulfil(const Signup& signup, const Product& produc
   if (resend) {
     log_->warn(
         "signup event_id={} subscription={} product={}: sent again with message_id={} (an "
-        "earlier attempt may have been delivered before a crash)",
+        "earlier attempt did not complete, by a crash, a stop or a timeout, and may have been "
+        "delivered; the same Message-ID lets mail clients show one)",
         json::quote(event_id), key, product.handle, json::quote(message_id));
   } else {
     log_->info("signup event_id={} subscription={} product={}: sent message_id={}",
