@@ -356,20 +356,6 @@ TEST_F(AccountPollerTest, UnauthorizedRefreshesTheTokenOnceAndGoesOn) {
   EXPECT_EQ(stored(kRefreshed).cursor, "c1");
 }
 
-TEST_F(AccountPollerTest, StillUnauthorizedAfterOneRefreshIsADeadLetter) {
-  store_cursor(kRefreshed, "c0");
-  http_.answers.push_back(answer(200, token_answer("sl.ONE")));
-  http_.answers.push_back(answer(401, "{}"));
-  http_.answers.push_back(answer(200, token_answer("sl.TWO")));
-  http_.answers.push_back(answer(401, "{}"));
-  auto result = handle(kRefreshed);
-  EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
-  EXPECT_EQ(result.reason, "unauthorized");
-  EXPECT_EQ(http_.requests.size(), 4u) << "exactly one refresh after the first 401";
-  EXPECT_EQ(stored(kRefreshed).cursor, "c0");
-  EXPECT_EQ(polls("unauthorized"), 1);
-}
-
 // Every log line while it lives, unredacted (so a leaked secret would show).
 class LogCapture {
  public:
@@ -385,6 +371,26 @@ class LogCapture {
  private:
   std::ostringstream out_;
 };
+
+TEST_F(AccountPollerTest, StillUnauthorizedAfterOneRefreshIsADeadLetter) {
+  LogCapture logs;
+  store_cursor(kRefreshed, "c0");
+  http_.answers.push_back(answer(200, token_answer("sl.ONE")));
+  http_.answers.push_back(answer(401, "{}"));
+  http_.answers.push_back(answer(200, token_answer("sl.TWO")));
+  http_.answers.push_back(answer(401, R"({"error_summary":"invalid_access_token/..."})"));
+  auto result = handle(kRefreshed);
+  EXPECT_NE(logs.text().find("account=dbid:FRESH: list_folder_continue: HTTP 401 "
+                             "invalid_access_token: the access token was refused again after a "
+                             "token refresh"),
+            std::string::npos)
+      << logs.text();
+  EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
+  EXPECT_EQ(result.reason, "unauthorized");
+  EXPECT_EQ(http_.requests.size(), 4u) << "exactly one refresh after the first 401";
+  EXPECT_EQ(stored(kRefreshed).cursor, "c0");
+  EXPECT_EQ(polls("unauthorized"), 1);
+}
 
 TEST_F(AccountPollerTest, ARefusedFixedAccessTokenIsADeadLetterAtOnce) {
   LogCapture logs;
