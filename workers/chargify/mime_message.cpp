@@ -14,6 +14,8 @@ namespace wi::chargify {
 namespace {
 
 constexpr const char* kCrlf = "\r\n";
+// RFC 2047 section 2: the longest line that may hold an encoded word.
+constexpr std::size_t kMaxEncodedLine = 76;
 
 bool printable_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -48,10 +50,13 @@ std::string crlf_lines(std::string_view text) {
   return out;
 }
 
-// A display name: as a quoted string when ASCII, else encoded words.
-std::string display_name(std::string_view name) {
+// A display name: as a quoted string when ASCII, else encoded words. `used`: the characters
+// before it on the header's first line ("To: ").
+std::string display_name(std::string_view name, std::size_t used) {
   std::string safe = safe_text(name);
-  if (!printable_ascii(safe) || safe.find("=?") != std::string::npos) return encode_header_text(safe);
+  if (!printable_ascii(safe) || safe.find("=?") != std::string::npos) {
+    return encode_header_text(safe, used);
+  }
   std::string out = "\"";
   for (char c : safe) {
     if (c == '"' || c == '\\') out += '\\';
@@ -66,18 +71,28 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-std::string mailbox_header(std::string_view name, std::string_view address) {
+// `used`: the characters before the mailbox on the header's first line ("To: ").
+std::string mailbox_header(std::string_view name, std::string_view address, std::size_t used) {
   std::string n = trim(name);
   if (n.size() >= 2 && n.front() == '"' && n.back() == '"') n = n.substr(1, n.size() - 2);
-  if (n.empty()) return "<" + std::string(address) + ">";
-  return display_name(n) + " <" + std::string(address) + ">";
+  const std::string angle_addr = "<" + std::string(address) + ">";
+  if (n.empty()) return angle_addr;
+  std::string shown = display_name(n, used);
+  // A line holding encoded words is at most 76 characters (RFC 2047 section 2): when the
+  // address does not fit after the last one, it goes on a line of its own.
+  auto fold = shown.rfind("\r\n");
+  std::size_t last_line = fold == std::string::npos ? used + shown.size() : shown.size() - fold - 2;
+  if (shown.rfind("=?", 0) == 0 && last_line + 1 + angle_addr.size() > kMaxEncodedLine) {
+    return shown + "\r\n " + angle_addr;
+  }
+  return shown + " " + angle_addr;
 }
 
-std::string from_header(std::string_view from) {
+std::string from_header(std::string_view from, std::size_t used) {
   auto open = from.rfind('<');
-  if (open == std::string_view::npos) return mailbox_header("", trim(from));
+  if (open == std::string_view::npos) return mailbox_header("", trim(from), used);
   auto close = from.find('>', open);
-  return mailbox_header(from.substr(0, open), from.substr(open + 1, close - open - 1));
+  return mailbox_header(from.substr(0, open), from.substr(open + 1, close - open - 1), used);
 }
 
 std::string file_name_params(std::string_view param, std::string_view file_name) {
@@ -90,21 +105,36 @@ std::string file_name_params(std::string_view param, std::string_view file_name)
 
 }  // namespace
 
-std::string encode_header_text(std::string_view text) {
+std::string encode_header_text(std::string_view text, std::size_t used) {
   std::string safe = safe_text(text);
   if (printable_ascii(safe) && safe.find("=?") == std::string::npos) return safe;
-  // Encoded words of at most 75 characters: 45 bytes of UTF-8 → 60 base64 characters, plus
-  // "=?UTF-8?B?" and "?=". Chunks end on character boundaries (RFC 2047 section 5).
+  // RFC 2047 section 2: an encoded word is at most 75 characters, and a line holding encoded
+  // words at most 76, counting what precedes the word on it ("Subject: " on the first line,
+  // the folding space on the others). Each line gets one word "=?UTF-8?B?...?=" with as many
+  // whole UTF-8 characters as fit (RFC 2047 section 5: words never split a character).
+  constexpr std::size_t kWordOverhead = 12;  // "=?UTF-8?B?" and "?="
+  constexpr std::size_t kMaxWord = 75;
   std::string out;
   std::size_t i = 0;
+  std::size_t prefix = used;  // characters on the current line before its encoded word
   while (i < safe.size()) {
-    std::size_t end = std::min(i + 45, safe.size());
+    std::size_t room = std::min(kMaxEncodedLine - std::min(prefix, kMaxEncodedLine), kMaxWord);
+    std::size_t max_bytes = room > kWordOverhead ? (room - kWordOverhead) / 4 * 3 : 0;
+    std::size_t end = std::min(i + max_bytes, safe.size());
     while (end < safe.size() && end > i && (static_cast<unsigned char>(safe[end]) & 0xC0) == 0x80) {
       --end;
     }
-    if (!out.empty()) out += "\r\n ";
+    if (end == i) {
+      // Not one character fits after a long header name: the first word starts a new line.
+      // (A continuation line holds 45 bytes, and safe_text() leaves only valid UTF-8.)
+      out += "\r\n ";
+      prefix = 1;
+      continue;
+    }
     out += "=?UTF-8?B?" + codec::base64_encode(std::string_view(safe).substr(i, end - i)) + "?=";
     i = end;
+    if (i < safe.size()) out += "\r\n ";
+    prefix = 1;
   }
   return out;
 }
@@ -138,9 +168,9 @@ std::string content_type_for(std::string_view file_name) {
 
 std::string build_mime_message(const MailContent& c, std::string_view boundary_token) {
   std::string out;
-  out += "From: " + from_header(c.from) + kCrlf;
-  out += "To: " + mailbox_header(c.to_name, c.to_address) + kCrlf;
-  out += "Subject: " + encode_header_text(c.subject) + kCrlf;
+  out += "From: " + from_header(c.from, 6) + kCrlf;
+  out += "To: " + mailbox_header(c.to_name, c.to_address, 4) + kCrlf;
+  out += "Subject: " + encode_header_text(c.subject, 9) + kCrlf;
   out += "Date: " + rfc5322_date(c.date) + kCrlf;
   out += "Message-ID: <" + c.message_id + ">" + kCrlf;
   out += std::string("MIME-Version: 1.0") + kCrlf;

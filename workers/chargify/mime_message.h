@@ -9,6 +9,7 @@
 //
 // Every line ends with CRLF. Header values come through safe_text() (no CR/LF injection).
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,7 +40,9 @@ struct MailContent {
 std::string build_mime_message(const MailContent& content, std::string_view boundary_token);
 
 // "=?UTF-8?B?...?=" encoded words (folded) when `text` is not printable ASCII, else `text`.
-std::string encode_header_text(std::string_view text);
+// `used`: the characters before the text on the header's first line (9 for "Subject: "), so
+// that every line holding an encoded word is at most 76 characters (RFC 2047 section 2).
+std::string encode_header_text(std::string_view text, std::size_t used = 0);
 // RFC 5322 date: "Sat, 05 Dec 2026 10:05:32 +0000".
 std::string rfc5322_date(SystemTime t);
 // A MIME type for a file name's extension (application/octet-stream when unknown).

@@ -11,21 +11,16 @@ namespace wi::deploy {
 
 namespace {
 
-// The last non-empty line of git's output: where it says what went wrong.
-std::string last_line(const std::string& output) {
-  std::istringstream in(output);
-  std::string last;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last.empty() ? "no output" : last;
-}
-
 std::string describe(const CommandOutcome& out) {
   if (out.timed_out) return "timed out";
   if (out.interrupted) return "interrupted";
-  return fmt::format("exit {}: {}", out.exit_code, last_line(out.output_tail));
+  std::string_view tail = out.output_tail;
+  if (out.output_bytes > tail.size()) {
+    // The tail starts mid-output: its first line may be a fragment.
+    auto eol = tail.find('\n');
+    tail = eol == std::string_view::npos ? std::string_view() : tail.substr(eol + 1);
+  }
+  return fmt::format("exit {}: {}", out.exit_code, git_error_summary(tail));
 }
 
 // The last line that is a full SHA (git may print warnings around it).
@@ -46,6 +41,40 @@ std::vector<std::string> lines(const std::string& output) {
 }
 
 }  // namespace
+
+std::string git_error_summary(std::string_view output) {
+  constexpr std::size_t kMaxSummary = 300;
+  auto trimmed = [](std::string_view line) {
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t' || line.front() == '\r')) {
+      line.remove_prefix(1);
+    }
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    return line;
+  };
+  std::string_view first_non_empty;
+  std::string_view chosen;
+  for (std::size_t pos = 0; pos < output.size();) {
+    auto eol = output.find('\n', pos);
+    if (eol == std::string_view::npos) eol = output.size();
+    std::string_view line = trimmed(output.substr(pos, eol - pos));
+    pos = eol + 1;
+    if (line.empty()) continue;
+    if (line.starts_with("fatal:") || line.starts_with("error:")) {
+      chosen = line;
+      break;
+    }
+    if (first_non_empty.empty()) first_non_empty = line;
+  }
+  if (chosen.empty()) chosen = first_non_empty;
+  if (chosen.empty()) return "no output";
+  if (chosen.size() <= kMaxSummary) return std::string(chosen);
+  std::size_t cut = kMaxSummary;
+  // Never cut inside a UTF-8 character.
+  while (cut > 0 && (static_cast<unsigned char>(chosen[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(chosen.substr(0, cut)) + "...";
+}
 
 GitRepo::GitRepo(CommandRunner& runner, std::map<std::string, std::string> base_env,
                  std::chrono::milliseconds timeout)

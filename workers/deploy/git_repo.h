@@ -14,11 +14,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "workers/deploy/command_runner.h"
 
 namespace wi::deploy {
+
+// What a failed git command said, for an error message: the first line starting with
+// "fatal:" or "error:" (where git says what went wrong; hints and "Please make sure..."
+// follow it), else the first non-empty line; trimmed, at most 300 bytes (then "..."), and
+// "no output" when there is none. Never the whole output.
+std::string git_error_summary(std::string_view output);
 
 struct WorkTree {
   std::string top_level;  // absolute

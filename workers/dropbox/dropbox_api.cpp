@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
+#include <string_view>
 
 #include "common/codec.h"
 #include "common/json_text.h"
@@ -15,6 +17,29 @@ namespace {
 std::string describe(int status, const ApiError& error) {
   return error.summary.empty() ? fmt::format("HTTP {}", status)
                                : fmt::format("HTTP {} {}", status, error.summary);
+}
+
+// The token endpoint's refusal, {"error":"invalid_grant","error_description":"..."} (RFC 6749
+// section 5.2): its error code and what it means. Only a code that looks like one (lowercase
+// letters and '_'): error_description, or an odd "error", is free text the provider may fill
+// with what it was sent, and the request held the refresh token and the app secret.
+std::string describe_oauth_error(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  std::string_view code;
+  if (parser.parse(body.data(), body.size()).get(doc) || doc["error"].get(code)) return "";
+  const bool code_like = !code.empty() && code.size() <= 40 &&
+                         std::all_of(code.begin(), code.end(),
+                                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  if (!code_like) return "(an unrecognised OAuth error)";
+  const std::string safe(code);
+  if (safe == "invalid_grant") return safe + " (the refresh token was revoked or expired)";
+  if (safe == "invalid_client") return safe + " (the app key or app secret is wrong)";
+  if (safe == "unauthorized_client") return safe + " (the app may not use refresh tokens)";
+  if (safe == "invalid_request" || safe == "unsupported_grant_type") {
+    return safe + " (the token request was malformed)";
+  }
+  return safe;
 }
 
 }  // namespace
@@ -122,8 +147,11 @@ Result<AccessToken> DropboxApi::refresh(const Secret& refresh_token) {
   metrics_.api_call("oauth_token", response->status);
   const int status = response->status;
   if (status != 200) {
-    ApiError error = parse_api_error(response->body);
-    std::string message = fmt::format("oauth2/token: {}", describe(status, error));
+    std::string oauth_error = describe_oauth_error(response->body);
+    std::string message =
+        oauth_error.empty()
+            ? fmt::format("oauth2/token: {}", describe(status, parse_api_error(response->body)))
+            : fmt::format("oauth2/token: HTTP {} {}", status, oauth_error);
     if (status == 400 || status == 401 || status == 403) {
       return Error{ErrorCode::kUnauthenticated, std::move(message), false};
     }

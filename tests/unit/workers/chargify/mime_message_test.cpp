@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
+#include <vector>
 
 #include "common/codec.h"
 
@@ -104,6 +106,134 @@ TEST(ChargifyMimeMessage, NonAsciiSubjectIsEncodedWordsThatDecodeBack) {
   }
   EXPECT_GT(words, 1);
   EXPECT_EQ(decoded, c.subject);
+}
+
+// The physical lines of `header` ("Subject", "From", ...) in a message: its first line and
+// its continuation lines, as sent.
+std::vector<std::string> header_lines(const std::string& message, const std::string& header) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  bool in_header = false;
+  while (pos < message.size()) {
+    auto eol = message.find("\r\n", pos);
+    if (eol == std::string::npos || eol == pos) break;  // the end of the headers
+    std::string line = message.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (in_header) out.push_back(line);
+      continue;
+    }
+    in_header = line.rfind(header + ": ", 0) == 0;
+    if (in_header) out.push_back(line);
+  }
+  return out;
+}
+
+// The text of encoded words, decoded by hand: the base64 of every "=?UTF-8?B?...?=" in order,
+// each decoded and concatenated; `rest` gets what is left outside them.
+std::string decode_words(const std::string& value, std::string* rest = nullptr) {
+  std::string decoded;
+  std::size_t pos = 0;
+  while (true) {
+    auto start = value.find("=?UTF-8?B?", pos);
+    if (rest) *rest += value.substr(pos, start == std::string::npos ? start : start - pos);
+    if (start == std::string::npos) break;
+    auto end = value.find("?=", start + 10);
+    if (end == std::string::npos) return "<unterminated word>";
+    decoded += codec::base64_decode(value.substr(start + 10, end - start - 10)).value_or("<?>");
+    pos = end + 2;
+  }
+  return decoded;
+}
+
+// RFC 2047 section 2: a line holding an encoded word is at most 76 characters, the header
+// name included, and each word at most 75.
+void expect_encoded_lines_fit(const std::vector<std::string>& lines, const std::string& what) {
+  ASSERT_FALSE(lines.empty()) << what;
+  for (const auto& line : lines) {
+    if (line.find("=?UTF-8?B?") == std::string::npos) continue;
+    EXPECT_LE(line.size(), 76u) << what << ": " << line;
+    std::size_t pos = 0;
+    while ((pos = line.find("=?UTF-8?B?", pos)) != std::string::npos) {
+      auto end = line.find("?=", pos + 10);
+      ASSERT_NE(end, std::string::npos) << line;
+      EXPECT_LE(end + 2 - pos, 75u) << line;
+      pos = end + 2;
+    }
+  }
+}
+
+TEST(ChargifyMimeMessage, EveryEncodedSubjectLineFitsIn76CharactersAndDecodesBack) {
+  for (std::size_t length = 1; length <= 200; ++length) {
+    for (const std::string& special : {std::string("\xC3\xBC"), std::string("\xF0\x9F\x93\x9A")}) {
+      for (std::size_t at : {std::size_t(0), length / 2, length}) {
+        auto c = content();
+        c.subject = std::string(length, 'a');
+        for (std::size_t i = 0; i < length; i += 7) c.subject[i] = 'x';
+        c.subject.insert(at, special);
+        auto message = build_mime_message(c, "b1");
+        auto lines = header_lines(message, "Subject");
+        const std::string what = "length " + std::to_string(length) + " at " + std::to_string(at);
+        expect_encoded_lines_fit(lines, what);
+        std::string unfolded = lines.at(0).substr(9);
+        for (std::size_t i = 1; i < lines.size(); ++i) unfolded += lines[i];
+        std::string rest;
+        EXPECT_EQ(decode_words(unfolded, &rest), c.subject) << what;
+        EXPECT_EQ(rest.find_first_not_of(' '), std::string::npos) << what << ": " << rest;
+      }
+    }
+  }
+}
+
+TEST(ChargifyMimeMessage, EmojiSubjectsSplitOnlyBetweenCharacters) {
+  const std::string emoji = "\xF0\x9F\x93\x9A";  // U+1F4DA, 4 bytes
+  for (std::size_t count = 1; count <= 60; ++count) {
+    auto c = content();
+    c.subject.clear();
+    for (std::size_t i = 0; i < count; ++i) c.subject += emoji;
+    auto message = build_mime_message(c, "b1");
+    auto lines = header_lines(message, "Subject");
+    expect_encoded_lines_fit(lines, std::to_string(count) + " emoji");
+    std::string unfolded = lines.at(0).substr(9);
+    for (std::size_t i = 1; i < lines.size(); ++i) unfolded += lines[i];
+    // Each word on its own decodes to whole emoji.
+    std::string decoded;
+    std::size_t pos = 0;
+    while ((pos = unfolded.find("=?UTF-8?B?", pos)) != std::string::npos) {
+      auto end = unfolded.find("?=", pos + 10);
+      ASSERT_NE(end, std::string::npos);
+      auto word = codec::base64_decode(unfolded.substr(pos + 10, end - pos - 10)).value_or("?");
+      EXPECT_FALSE(word.empty());
+      EXPECT_EQ(word.size() % 4, 0u) << "a word splits a character";
+      decoded += word;
+      pos = end + 2;
+    }
+    EXPECT_EQ(decoded, c.subject);
+  }
+}
+
+TEST(ChargifyMimeMessage, EncodedDisplayNamesFitIn76CharactersToo) {
+  for (std::size_t length = 1; length <= 120; length += 3) {
+    auto c = content();
+    std::string name = "J\xC3\xB6rg " + std::string(length, 'n');
+    c.from = name + " <shop-with-a-rather-long-mailbox-name@example.com>";
+    c.to_name = name;
+    c.to_address = "recipient-with-a-long-local-part@example.com";
+    auto message = build_mime_message(c, "b1");
+    for (const std::string header : {"From", "To"}) {
+      auto lines = header_lines(message, header);
+      expect_encoded_lines_fit(lines, header + " " + std::to_string(length));
+      std::string unfolded = lines.at(0).substr(header.size() + 2);
+      for (std::size_t i = 1; i < lines.size(); ++i) unfolded += lines[i];
+      std::string rest;
+      EXPECT_EQ(decode_words(unfolded, &rest), name) << header;
+      const std::string address = header == "From"
+                                      ? "<shop-with-a-rather-long-mailbox-name@example.com>"
+                                      : "<recipient-with-a-long-local-part@example.com>";
+      // What is left is the address after the folding whitespace.
+      EXPECT_EQ(rest.substr(rest.find_first_not_of(' ')), address) << header << ": " << rest;
+    }
+  }
 }
 
 TEST(ChargifyMimeMessage, HeaderValuesCannotInjectHeaders) {

@@ -124,6 +124,45 @@ TEST_F(DeployGitRepo, AnUnreachableRemoteIsARetryableFetchError) {
   ASSERT_FALSE(fetched.ok());
   EXPECT_TRUE(fetched.error().retryable);
   EXPECT_NE(fetched.error().message.find("git fetch gone"), std::string::npos);
+  // What git said went wrong, not the last line of its advice ("and the repository exists.").
+  const std::string said =
+      "fatal: '" + root_ + "/no-such-repo.git' does not appear to be a git repository";
+  EXPECT_NE(fetched.error().message.find("exit 128: " + said), std::string::npos)
+      << fetched.error().message;
+  EXPECT_EQ(fetched.error().message.find("repository exists"), std::string::npos)
+      << fetched.error().message;
+}
+
+TEST(DeployGitErrorSummary, PrefersTheFirstFatalOrErrorLine) {
+  const std::string fetch_failed =
+      "fatal: '/x/nonexistent.git' does not appear to be a git repository\n"
+      "fatal: Could not read from remote repository.\n"
+      "\n"
+      "Please make sure you have the correct access rights\n"
+      "and the repository exists.\n";
+  EXPECT_EQ(git_error_summary(fetch_failed),
+            "fatal: '/x/nonexistent.git' does not appear to be a git repository");
+  EXPECT_EQ(git_error_summary("hint: something first\n  error: pathspec 'x' did not match\r\n"
+                              "fatal: later\n"),
+            "error: pathspec 'x' did not match");
+  EXPECT_EQ(git_error_summary("warning: a warning\nfatal: the reason  \n"), "fatal: the reason");
+}
+
+TEST(DeployGitErrorSummary, ElseTheFirstNonEmptyLineTrimmed) {
+  EXPECT_EQ(git_error_summary("\n  \t\n  usage: git rev-parse --verify  \r\nmore usage\n"),
+            "usage: git rev-parse --verify");
+  EXPECT_EQ(git_error_summary(""), "no output");
+  EXPECT_EQ(git_error_summary(" \n\r\n\t\n"), "no output");
+}
+
+TEST(DeployGitErrorSummary, IsBoundedAndNeverTheWholeOutput) {
+  const std::string long_line = "fatal: " + std::string(1000, 'x');
+  auto summary = git_error_summary(long_line + "\nsecond\n");
+  EXPECT_EQ(summary, long_line.substr(0, 300) + "...");
+  // A cut never splits a UTF-8 character: "é" is 2 bytes, the 300th byte would be its first.
+  const std::string accented = "fatal: " + std::string(292, 'a') + "\xC3\xA9\xC3\xA9";
+  EXPECT_EQ(git_error_summary(accented), "fatal: " + std::string(292, 'a') + "...");
+  EXPECT_EQ(git_error_summary("fatal: short\n" + std::string(5000, 'y')), "fatal: short");
 }
 
 TEST_F(DeployGitRepo, AnnotatedTagsArePeeledToTheirCommit) {

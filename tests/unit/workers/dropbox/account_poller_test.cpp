@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 
 #include "common/json_text.h"
+#include "common/log.h"
 #include "tests/unit/workers/dropbox/dropbox_fakes.h"
 #include "workers/dropbox/cursor_state.h"
 #include "workers/runtime/state_store.h"
@@ -351,13 +356,35 @@ TEST_F(AccountPollerTest, UnauthorizedRefreshesTheTokenOnceAndGoesOn) {
   EXPECT_EQ(stored(kRefreshed).cursor, "c1");
 }
 
+// Every log line while it lives, unredacted (so a leaked secret would show).
+class LogCapture {
+ public:
+  LogCapture() {
+    log::set_sink_for_testing(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_),
+                              {"debug", "text"}, {});
+  }
+  ~LogCapture() {
+    log::set_sink_for_testing(std::make_shared<spdlog::sinks::null_sink_mt>(), {}, {});
+  }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
 TEST_F(AccountPollerTest, StillUnauthorizedAfterOneRefreshIsADeadLetter) {
+  LogCapture logs;
   store_cursor(kRefreshed, "c0");
   http_.answers.push_back(answer(200, token_answer("sl.ONE")));
   http_.answers.push_back(answer(401, "{}"));
   http_.answers.push_back(answer(200, token_answer("sl.TWO")));
-  http_.answers.push_back(answer(401, "{}"));
+  http_.answers.push_back(answer(401, R"({"error_summary":"invalid_access_token/..."})"));
   auto result = handle(kRefreshed);
+  EXPECT_NE(logs.text().find("account=dbid:FRESH: list_folder_continue: HTTP 401 "
+                             "invalid_access_token: the access token was refused again after a "
+                             "token refresh"),
+            std::string::npos)
+      << logs.text();
   EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
   EXPECT_EQ(result.reason, "unauthorized");
   EXPECT_EQ(http_.requests.size(), 4u) << "exactly one refresh after the first 401";
@@ -366,19 +393,48 @@ TEST_F(AccountPollerTest, StillUnauthorizedAfterOneRefreshIsADeadLetter) {
 }
 
 TEST_F(AccountPollerTest, ARefusedFixedAccessTokenIsADeadLetterAtOnce) {
+  LogCapture logs;
   store_cursor(kFixed, "c0");
-  http_.answers.push_back(answer(401, "{}"));
+  http_.answers.push_back(answer(
+      401,
+      R"({"error_summary":"expired_access_token/..","error":{".tag":"expired_access_token"}})"));
   auto result = handle(kFixed);
   EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
   EXPECT_EQ(result.reason, "unauthorized");
   EXPECT_EQ(http_.requests.size(), 1u);
+  EXPECT_NE(logs.text().find("account=dbid:FIXED: list_folder_continue: HTTP 401 "
+                             "expired_access_token: the access token was refused and cannot be "
+                             "refreshed (a fixed token, no refresh token configured)"),
+            std::string::npos)
+      << logs.text();
+  EXPECT_EQ(logs.text().find("sl.FIXED-TOKEN"), std::string::npos) << logs.text();
 }
 
-TEST_F(AccountPollerTest, ARefusedRefreshTokenIsADeadLetter) {
-  http_.answers.push_back(answer(400, R"({"error":"invalid_grant"})"));
+TEST_F(AccountPollerTest, ARefusedRefreshTokenIsADeadLetterLoggingTheOAuthError) {
+  LogCapture logs;
+  // The description echoes what it was sent: only the error code is logged.
+  http_.answers.push_back(
+      answer(400, R"({"error":"invalid_grant","error_description":"REFRESH-TOKEN was revoked"})"));
   auto result = handle(kRefreshed);
   EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
   EXPECT_EQ(result.reason, "unauthorized");
+  EXPECT_NE(logs.text().find("account=dbid:FRESH: unauthorized: oauth2/token: HTTP 400 "
+                             "invalid_grant (the refresh token was revoked or expired)"),
+            std::string::npos)
+      << logs.text();
+
+  http_.answers.push_back(answer(
+      400, R"({"error":"invalid_client","error_description":"app-secret is not the secret"})"));
+  result = handle(kRefreshed);
+  EXPECT_EQ(result.outcome, Outcome::kDeadLetter);
+  EXPECT_EQ(result.reason, "unauthorized");
+  EXPECT_NE(logs.text().find("oauth2/token: HTTP 400 invalid_client (the app key or app secret "
+                             "is wrong)"),
+            std::string::npos)
+      << logs.text();
+  for (const char* secret : {"REFRESH-TOKEN", "app-secret", "app-key:"}) {
+    EXPECT_EQ(logs.text().find(secret), std::string::npos) << logs.text();
+  }
 }
 
 TEST_F(AccountPollerTest, AnAccountWithoutATokenIsADeadLetterNoToken) {

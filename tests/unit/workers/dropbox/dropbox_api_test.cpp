@@ -134,6 +134,8 @@ TEST_F(DropboxApiTest, RefreshRefusalIsPermanentAnOutageIsNot) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnauthenticated);
   EXPECT_FALSE(refused.error().retryable);
+  EXPECT_EQ(refused.error().message,
+            "oauth2/token: HTTP 400 invalid_grant (the refresh token was revoked or expired)");
 
   http_.answers.push_back(answer(503, "down"));
   auto down = api().refresh(Secret("r"));
@@ -154,6 +156,40 @@ TEST_F(DropboxApiTest, RefreshRefusalIsPermanentAnOutageIsNot) {
   ASSERT_FALSE(without_app.ok());
   EXPECT_FALSE(without_app.error().retryable);
   EXPECT_EQ(http_.requests.size(), 4u) << "no request without app credentials";
+}
+
+TEST_F(DropboxApiTest, RefreshRefusalNamesTheOAuthErrorCodeOnly) {
+  // RFC 6749 section 5.2: {"error": code, "error_description": free text}. The description is
+  // never repeated: a provider may echo what it was sent, and that held the secrets.
+  http_.answers.push_back(
+      answer(400, R"({"error":"invalid_client","error_description":"bad secret app-secret"})"));
+  auto bad_app = api().refresh(Secret("refresh-secret"));
+  ASSERT_FALSE(bad_app.ok());
+  EXPECT_EQ(bad_app.error().message,
+            "oauth2/token: HTTP 400 invalid_client (the app key or app secret is wrong)");
+
+  http_.answers.push_back(answer(400, R"({"error":"unsupported_grant_type"})"));
+  auto malformed = api().refresh(Secret("refresh-secret"));
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().message,
+            "oauth2/token: HTTP 400 unsupported_grant_type (the token request was malformed)");
+
+  // An unknown code is named as it is; anything that does not look like a code is not.
+  http_.answers.push_back(answer(400, R"({"error":"temporarily_unavailable"})"));
+  auto unknown = api().refresh(Secret("refresh-secret"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "oauth2/token: HTTP 400 temporarily_unavailable");
+  http_.answers.push_back(answer(401, R"({"error":"refresh-secret"})"));
+  auto weird = api().refresh(Secret("refresh-secret"));
+  ASSERT_FALSE(weird.ok());
+  EXPECT_EQ(weird.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(weird.error().message, "oauth2/token: HTTP 401 (an unrecognised OAuth error)");
+
+  // Not the OAuth shape: just the status.
+  http_.answers.push_back(answer(403, "Forbidden"));
+  auto plain = api().refresh(Secret("refresh-secret"));
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.error().message, "oauth2/token: HTTP 403");
 }
 
 }  // namespace
