@@ -168,9 +168,11 @@ std::string content_type_for(std::string_view file_name) {
 
 std::string build_mime_message(const MailContent& c, std::string_view boundary_token) {
   std::string out;
-  out += "From: " + from_header(c.from, 6) + kCrlf;
-  out += "To: " + mailbox_header(c.to_name, c.to_address, 4) + kCrlf;
-  out += "Subject: " + encode_header_text(c.subject, 9) + kCrlf;
+  // Each encoded header's first line counts its name (RFC 2047's 76 characters).
+  constexpr std::string_view kFrom = "From: ", kTo = "To: ", kSubject = "Subject: ";
+  out += std::string(kFrom) + from_header(c.from, kFrom.size()) + kCrlf;
+  out += std::string(kTo) + mailbox_header(c.to_name, c.to_address, kTo.size()) + kCrlf;
+  out += std::string(kSubject) + encode_header_text(c.subject, kSubject.size()) + kCrlf;
   out += "Date: " + rfc5322_date(c.date) + kCrlf;
   out += "Message-ID: <" + c.message_id + ">" + kCrlf;
   out += std::string("MIME-Version: 1.0") + kCrlf;
