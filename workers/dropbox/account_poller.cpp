@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <string_view>
 
 #include "common/json_text.h"
 #include "common/log.h"
@@ -107,21 +106,6 @@ HandleResult AccountPoller::defer(const Poll& p, SystemTime not_before) {
   return finish("deferred", HandleResult::skipped("rate limited: deferred"));
 }
 
-namespace {
-
-// "list_folder: HTTP 401 expired_access_token/.." without Dropbox's "/.." (the error_summary
-// path's elided rest), which reads as part of the sentence it ends up in.
-std::string_view without_summary_tail(std::string_view detail) {
-  auto slash = detail.rfind('/');
-  if (slash != std::string_view::npos &&
-      detail.find_first_not_of('.', slash + 1) == std::string_view::npos) {
-    return detail.substr(0, slash);
-  }
-  return detail;
-}
-
-}  // namespace
-
 HandleResult AccountPoller::poll(Poll& p) {
   worker::StateStore* state = p.context.state;
   if (state == nullptr) return finish("retry", HandleResult::retry("no state store"));
@@ -206,12 +190,12 @@ HandleResult AccountPoller::poll(Poll& p) {
         }
         if (refreshed) {
           log_->warn("account={}: {}: the access token was refused again after a token refresh",
-                     p.account, without_summary_tail(answer.detail));
+                     p.account, answer.detail);
         } else {
           log_->warn(
               "account={}: {}: the access token was refused and cannot be refreshed (a "
               "fixed token, no refresh token configured)",
-              p.account, without_summary_tail(answer.detail));
+              p.account, answer.detail);
         }
         return finish("unauthorized", HandleResult::dead_letter("unauthorized"));
       case ApiAnswer::Kind::kTransient:

@@ -14,9 +14,22 @@ namespace wi::dropbox {
 
 namespace {
 
+// Dropbox ends error_summary with "/.." or "/..." (the elided rest of the error's path),
+// which reads as part of whatever sentence the summary ends up in: left out.
+std::string_view without_elision(std::string_view summary) {
+  auto slash = summary.rfind('/');
+  if (slash != std::string_view::npos &&
+      summary.find_first_not_of('.', slash + 1) == std::string_view::npos) {
+    return summary.substr(0, slash);
+  }
+  return summary;
+}
+
+// The one wording of an API refusal in details, logs and dead-letter reasons.
 std::string describe(int status, const ApiError& error) {
-  return error.summary.empty() ? fmt::format("HTTP {}", status)
-                               : fmt::format("HTTP {} {}", status, error.summary);
+  return error.summary.empty()
+             ? fmt::format("HTTP {}", status)
+             : fmt::format("HTTP {} {}", status, without_elision(error.summary));
 }
 
 // The token endpoint's refusal, {"error":"invalid_grant","error_description":"..."} (RFC 6749

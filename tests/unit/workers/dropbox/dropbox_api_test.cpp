@@ -60,6 +60,17 @@ TEST_F(DropboxApiTest, ContinueSendsTheCursorAsJson) {
   EXPECT_EQ(api_calls("list_folder_continue", "200"), 1);
 }
 
+// Dropbox's error_summary ends in "/.." (its elided rest): details read without it, whatever
+// logs or dead-letter reasons they end up in.
+TEST_F(DropboxApiTest, DetailsLeaveOutTheSummarysElision) {
+  http_.answers.push_back(answer(409, R"({"error_summary":"path/not_found/..","error":{}})"));
+  EXPECT_EQ(api().list_folder(token_).detail, "list_folder: HTTP 409 path/not_found");
+  http_.answers.push_back(answer(401, R"({"error_summary":"invalid_access_token/..."})"));
+  EXPECT_EQ(api().list_folder(token_).detail, "list_folder: HTTP 401 invalid_access_token");
+  http_.answers.push_back(answer(409, R"({"error_summary":"a/b","error":{}})"));
+  EXPECT_EQ(api().list_folder(token_).detail, "list_folder: HTTP 409 a/b");
+}
+
 TEST_F(DropboxApiTest, ClassifiesEveryStatus) {
   struct Case {
     int status;
