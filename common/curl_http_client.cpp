@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 
+#include "common/text.h"
+
 namespace wi::http_client {
 
 namespace {
@@ -34,12 +36,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
@@ -54,7 +50,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   std::string name = line.substr(0, colon);
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  exchange->response.headers.emplace_back(std::move(name), trim(line.substr(colon + 1)));
+  const std::string_view value = text::trim(std::string_view(line).substr(colon + 1));
+  exchange->response.headers.emplace_back(std::move(name), std::string(value));
   return n;
 }
 

@@ -3,16 +3,15 @@
 #include <charconv>
 #include <optional>
 
+#include "common/text.h"
+
 namespace wi::ctl {
 namespace {
 
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// Optional whitespace around HTTP field values and list items (RFC 9110 §5.6.3).
+std::string_view trim(std::string_view s) { return text::trim(s, " \t"); }
 
 template <typename T>
 std::optional<T> parse_number(std::string_view text, int base = 10) {

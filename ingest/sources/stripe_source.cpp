@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.h"
 #include "ingest/sources/content_types.h"
 #include "ingest/sources/field_ref.h"
 #include "ingest/sources/json_fields.h"
@@ -22,11 +23,6 @@ namespace {
 const FieldRef kIdField{FieldRef::From::kJsonPointer, "/id"};
 const FieldRef kTypeField{FieldRef::From::kJsonPointer, "/type"};
 
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
 
 // The parts of a Stripe-Signature header this scheme uses. Schemes other than v1 (v0, the
 // test-mode scheme) are ignored; the first t= wins.
@@ -39,7 +35,7 @@ StripeHeader parse_header(std::string_view header, ReceivedSignatures& received)
   StripeHeader out;
   while (!header.empty()) {
     const std::size_t comma = header.find(',');
-    const std::string_view item = trim_spaces(header.substr(0, comma));
+    const std::string_view item = text::trim(header.substr(0, comma), " ");
     if (item.starts_with(schemes::kStripeTimestamp) && out.timestamp.empty()) {
       out.timestamp = item.substr(schemes::kStripeTimestamp.size());
     } else if (item.starts_with(schemes::kStripeV1)) {

@@ -5,17 +5,13 @@
 #include <algorithm>
 
 #include "common/codec.h"
+#include "common/text.h"
 #include "common/utf8.h"
 
 namespace wi::chargify {
 
 namespace {
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return std::string(s);
-}
 
 }  // namespace
 
@@ -35,7 +31,7 @@ Result<MailTemplate> MailTemplate::parse(std::string_view text,
     if (close == std::string_view::npos) {
       return Error::invalid(fmt::format("unclosed '{{{{' at offset {}", open));
     }
-    std::string name = trim(text.substr(open + 2, close - open - 2));
+    std::string name(text::trim(text.substr(open + 2, close - open - 2), " "));
     if (!allowed.count(name)) {
       return Error::invalid(fmt::format("unknown placeholder {{{{{}}}}} (allowed: {})", name,
                                         fmt::join(allowed, ", ")));

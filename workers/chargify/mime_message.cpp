@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "common/codec.h"
+#include "common/text.h"
 #include "workers/chargify/mail_template.h"
 
 namespace wi::chargify {
@@ -65,15 +66,10 @@ std::string display_name(std::string_view name, std::size_t used) {
   return out + "\"";
 }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // `used`: the characters before the mailbox on the header's first line ("To: ").
 std::string mailbox_header(std::string_view name, std::string_view address, std::size_t used) {
-  std::string n = trim(name);
+  std::string n(text::trim(name));
   if (n.size() >= 2 && n.front() == '"' && n.back() == '"') n = n.substr(1, n.size() - 2);
   const std::string angle_addr = "<" + std::string(address) + ">";
   if (n.empty()) return angle_addr;
@@ -90,7 +86,7 @@ std::string mailbox_header(std::string_view name, std::string_view address, std:
 
 std::string from_header(std::string_view from, std::size_t used) {
   auto open = from.rfind('<');
-  if (open == std::string_view::npos) return mailbox_header("", trim(from), used);
+  if (open == std::string_view::npos) return mailbox_header("", text::trim(from), used);
   auto close = from.find('>', open);
   return mailbox_header(from.substr(0, open), from.substr(open + 1, close - open - 1), used);
 }

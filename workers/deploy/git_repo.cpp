@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/text.h"
 #include "workers/deploy/push_event.h"
 
 namespace wi::deploy {
@@ -44,21 +45,12 @@ std::vector<std::string> lines(const std::string& output) {
 
 std::string git_error_summary(std::string_view output) {
   constexpr std::size_t kMaxSummary = 300;
-  auto trimmed = [](std::string_view line) {
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t' || line.front() == '\r')) {
-      line.remove_prefix(1);
-    }
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
-      line.remove_suffix(1);
-    }
-    return line;
-  };
   std::string_view first_non_empty;
   std::string_view chosen;
   for (std::size_t pos = 0; pos < output.size();) {
     auto eol = output.find('\n', pos);
     if (eol == std::string_view::npos) eol = output.size();
-    std::string_view line = trimmed(output.substr(pos, eol - pos));
+    std::string_view line = text::trim(output.substr(pos, eol - pos), " \t\r");
     pos = eol + 1;
     if (line.empty()) continue;
     if (line.starts_with("fatal:") || line.starts_with("error:")) {
