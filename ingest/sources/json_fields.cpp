@@ -81,24 +81,18 @@ simdjson::error_code validate_value(od::value value, int depth) {
   }
 }
 
-// Validates the whole document; `is_object` says whether its root is an object (set only on
-// success). Reading the root's type is a peek at its first byte, once per document.
-simdjson::error_code validate_document(od::document& doc, bool& is_object) {
+simdjson::error_code validate_document(od::document& doc) {
   bool scalar = false;
   if (auto error = doc.is_scalar().get(scalar)) return error;
   if (scalar) {
     // The scalar getters of a document refuse trailing content themselves.
     od::json_type type;
     if (auto error = doc.type().get(type)) return error;
-    is_object = false;
     return validate_scalar(doc, type);
   }
   od::value root;
   if (auto error = doc.get_value().get(root)) return error;
-  od::json_type type;
-  if (auto error = root.type().get(type)) return error;
   if (auto error = validate_value(root, 1)) return error;
-  is_object = type == od::json_type::object;
   // Past the root container there must be nothing left ("{} x" is not one document).
   const char* rest = nullptr;
   return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS ? simdjson::SUCCESS
@@ -142,13 +136,17 @@ JsonScalar read_scalar(od::document& doc, std::string_view pointer) {
 Result<JsonFields> parse_and_read(od::parser& parser, simdjson::padded_string_view json,
                                   std::vector<std::string> pointers, JsonRoot root) {
   od::document doc;
-  bool is_object = false;
-  if (parser.iterate(json).get(doc) != simdjson::SUCCESS || validate_document(doc, is_object)) {
+  // The root's type is a peek at its first byte, read before validation walks the document.
+  od::json_type root_type;
+  if (parser.iterate(json).get(doc) != simdjson::SUCCESS || doc.type().get(root_type) ||
+      validate_document(doc)) {
     return Error::invalid("body is not valid JSON");
   }
   // Checked after the whole document validated, so "[1," is "not valid JSON", not "not an
   // object".
-  if (root == JsonRoot::kObject && !is_object) return Error::invalid("body is not a JSON object");
+  if (root == JsonRoot::kObject && root_type != od::json_type::object) {
+    return Error::invalid("body is not a JSON object");
+  }
   std::vector<JsonScalar> values;
   values.reserve(pointers.size());
   for (const auto& pointer : pointers) values.push_back(read_scalar(doc, pointer));
