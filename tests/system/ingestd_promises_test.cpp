@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include "common/kafka/record.h"
@@ -127,6 +128,17 @@ std::pair<std::string, std::string> split_in_body(const std::string& request,
   return {request.substr(0, cut), request.substr(cut)};
 }
 
+// A client uploading: it has sent `sent` (a head and part of the body), and ingestd has
+// accepted the head (it reserved the body's buffer).
+std::unique_ptr<RawConnection> start_upload(IngestdProcess& ingestd, const std::string& sent) {
+  auto connection = std::make_unique<RawConnection>(ingestd.port());
+  EXPECT_TRUE(connection->send(sent));
+  EXPECT_TRUE(poll_until(5s, [&] {
+    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") > 0;
+  })) << ingestd.log();
+  return connection;
+}
+
 TEST(IngestdPromises, SigtermWaitsForABodyStillArrivingThenPublishesAndAnswersIt) {
   // The outside check's repro: a signed POST's head and 10 body bytes, SIGTERM, the rest of
   // the body well after the signal. Before the fix the drain saw "0 requests in flight",
@@ -135,12 +147,9 @@ TEST(IngestdPromises, SigtermWaitsForABodyStillArrivingThenPublishesAndAnswersIt
   const std::string body =
       R"({"repository":{"full_name":"o/uploading"},"padding":")" + std::string(200, 'x') + "\"}";
   auto [sent, rest] = split_in_body(signed_push("uploading", {}, body), 10);
-  RawConnection uploading(ingestd.port());
-  ASSERT_TRUE(uploading.send(sent));
-  // The server reserved the body's buffer: the head is in and accepted.
-  ASSERT_TRUE(poll_until(5s, [&] {
-    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") > 0;
-  })) << ingestd.log();
+  auto upload = start_upload(ingestd, sent);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  RawConnection& uploading = *upload;
 
   const auto asked = std::chrono::steady_clock::now();
   ingestd.process().signal(SIGTERM);
@@ -178,18 +187,12 @@ TEST(IngestdPromises, SigtermAnswers503ToABodyNotCompleteByTheDrainTimeoutAndPub
   IngestdProcess ingestd(std::map<std::string, std::string>{{"INGEST_DRAIN_TIMEOUT_MS", "1500"}});
   // One complete delivery first: the topic has a record to read up to, so an empty read cannot
   // pass for "nothing of the stalled one was published".
-  auto before =
-      http_request(ingestd.port(), "POST", "/webhooks/github",
-                   {"Content-Type: application/json", "X-GitHub-Event: push",
-                    "X-GitHub-Delivery: before", "X-Hub-Signature-256: " + github_signature(kBody)},
-                   kBody);
+  auto before = ingestd.post_github(kBody, "before");
   ASSERT_TRUE(before && before->status == 200);
   auto [sent, rest] = split_in_body(signed_push("never-finished"), 10);
-  RawConnection stalled(ingestd.port());
-  ASSERT_TRUE(stalled.send(sent));
-  ASSERT_TRUE(poll_until(5s, [&] {
-    return metric(metrics_text(ingestd.port()), "ingest_buffered_body_bytes") > 0;
-  })) << ingestd.log();
+  auto upload = start_upload(ingestd, sent);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  RawConnection& stalled = *upload;
 
   const auto asked = std::chrono::steady_clock::now();
   ingestd.process().signal(SIGTERM);
