@@ -25,7 +25,14 @@ DrainReport drain(const DrainSteps& steps, const DrainOptions& options, const Cl
     return std::max(milliseconds(0), duration_cast<milliseconds>(until - clock.steady_now()));
   };
   DrainReport report;
-  auto busy = [&] { return steps.unanswered() > 0 || steps.receiving() > 0; };
+  // One look at what is still in flight, kept for the report: the drain stops on what it saw.
+  // A later look could find a request begun since (a new connection's quick 503 being
+  // written) and call a clean drain incomplete.
+  auto busy = [&] {
+    report.unanswered = steps.unanswered();
+    report.receiving = steps.receiving();
+    return report.unanswered > 0 || report.receiving > 0;
+  };
   steps.stop_accepting();
   // A request still arriving becomes an unanswered one when its body is complete (and is
   // then verified, published and answered as usual): wait for both kinds until the cutoff.
@@ -52,8 +59,6 @@ DrainReport drain(const DrainSteps& steps, const DrainOptions& options, const Cl
       answers_by = std::min(std::max(answers_by, clock.steady_now() + options.answer_grace), limit);
     }
   }
-  report.unanswered = steps.unanswered();
-  report.receiving = steps.receiving();
   report.took = duration_cast<milliseconds>(clock.steady_now() - started);
   return report;
 }

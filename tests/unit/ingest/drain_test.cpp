@@ -133,6 +133,25 @@ TEST(Drain, GivesUpWaitingAtTheTimeoutButStillFlushesForTheDeliveryBound) {
   EXPECT_EQ(report.took, 500ms + 2s + 200ms);
 }
 
+TEST(Drain, ReportsWhatItStoppedOnNotALaterLook) {
+  // Traffic after SIGTERM: each new request's quick 503 is unanswered for a moment, so every
+  // other look sees one. The drain stops on a look that sees none; its report must say so, not
+  // count the 503 a later look finds (which read "drain incomplete: 1 requests unanswered" on
+  // a clean shutdown under load).
+  fakes::FakeClock clock;
+  int looks = 0;
+  DrainSteps steps;
+  steps.stop_accepting = [] {};
+  steps.unanswered = [&] { return std::int64_t{++looks % 2 == 0 ? 1 : 0}; };
+  steps.receiving = [] { return std::int64_t{0}; };
+  steps.refuse_receiving = [] { return std::int64_t{0}; };
+  steps.awaiting_verdict = [] { return std::int64_t{0}; };
+  steps.flush = [](milliseconds) { return Status(); };
+  auto report = drain(steps, options(8s, 2s), clock, [&](milliseconds d) { clock.advance(d); });
+  EXPECT_TRUE(report.complete()) << report.unanswered << " unanswered";
+  EXPECT_EQ(report.unanswered, 0);
+}
+
 TEST(Drain, NothingInFlightFlushesAtOnce) {
   DrainHarness h;
   auto report = h.run(options(8s, 2s));
